@@ -1,0 +1,29 @@
+# paperlib: two commands do everything on a fresh machine.
+#   make test       - create .venv (if missing) and run the test suite
+#   make reproduce  - create .venv (if missing) and run the synthetic profile end to end
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test reproduce bench venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+reproduce: $(STAMP)
+	$(PY) -m paperlib reproduce --profile synthetic
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_cam.py
+
+clean-venv:
+	rm -rf $(VENV)

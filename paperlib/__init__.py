@@ -1,0 +1,13 @@
+"""paperlib: the reproducible companion to Diff-CAM++.
+
+Diff-CAM++ (Gu & Gromov, 2025) improves the differential-activation mask of EOGI
+(Song et al., ECCV 2022) with Grad-CAM++, test-time augmentation, Eigen smoothing and
+face-parsing masks. The package is organised as the method reads:
+
+- :mod:`paperlib.attributes` - the 7 attributes, their classifier indices and component sets
+- :mod:`paperlib.diffnet`    - the differential network (eq 4-5), EOGI's parameter names
+- :mod:`paperlib.cam`        - Grad-CAM / Grad-CAM++ (eq 6-8), TTA and Eigen smoothing (eq 9)
+- :mod:`paperlib.masks`      - parsing labels, eq 10 (fusion) and eq 11 (blend)
+"""
+
+__version__ = "0.1.0"
