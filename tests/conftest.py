@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present (the project's read-only shared/ folder)")
+    return SHARED
+
+
+class TinyCNN(nn.Module):
+    """A small generic classifier; ``target`` is its last conv layer."""
+
+    def __init__(self, in_channels: int = 3, n_classes: int = 5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+        )
+        self.target = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, n_classes))
+
+    def forward(self, x):
+        return self.head(self.target(self.features(x)))
+
+
+@pytest.fixture
+def tiny() -> TinyCNN:
+    torch.manual_seed(0)
+    return TinyCNN().eval()

@@ -1,0 +1,114 @@
+"""Eq 6 against real derivatives, and properties of the maps, the fusion and the blend."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import paperlib.cam as cam_mod
+from conftest import TinyCNN
+from paperlib.cam import (compute_cam, first_component_projection, gradcam_plus_plus_alpha,
+                          minmax_normalize)
+from paperlib.masks import blend, fuse_masks
+
+
+def _head_score(a, v, u, b):
+    """A piecewise-linear head: S = sum_k v_k mean_ij ReLU(u_k A_kij + b_k)."""
+    return (v * torch.relu(u[:, None, None] * a + b[:, None, None]).mean(dim=(1, 2))).sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_eq6_closed_form_alpha_equals_autograd(seed, monkeypatch):
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(3, 4, 4, generator=gen, dtype=torch.float64).requires_grad_(True)
+    v, u = (torch.randn(3, generator=gen, dtype=torch.float64) * 3 for _ in range(2))
+    b = torch.rand(3, generator=gen, dtype=torch.float64) * 2  # most units active, some not
+    (g,) = torch.autograd.grad(_head_score(a, v, u, b), a)
+
+    def y(x):  # Y^c = exp(S^c)
+        return torch.exp(_head_score(x, v, u, b))
+
+    (gy,) = torch.autograd.grad(y(a), a, create_graph=True)
+    d2 = torch.zeros(a.numel(), dtype=torch.float64)
+    d3 = torch.zeros(a.numel(), dtype=torch.float64)
+    for i in range(a.numel()):
+        (row,) = torch.autograd.grad(gy.flatten()[i], a, create_graph=True)
+        d2[i] = row.flatten()[i]
+        (row3,) = torch.autograd.grad(row.flatten()[i], a, retain_graph=True)
+        d3[i] = row3.flatten()[i]
+    d2, d3 = d2.view_as(a), d3.view_as(a)
+    alpha_autograd = d2 / (2 * d2 + a.detach().sum(dim=(1, 2), keepdim=True) * d3)
+
+    monkeypatch.setattr(cam_mod, "ALPHA_EPS", 0.0)
+    closed = gradcam_plus_plus_alpha(g[None], a.detach()[None])[0]
+    nz = g != 0
+    assert nz.sum() > 10
+    assert torch.allclose(closed[nz], alpha_autograd[nz], rtol=1e-9, atol=1e-12)
+    assert (closed[~nz] == 0).all()
+
+
+def _zero_head(model):
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+    return model
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), method=st.sampled_from(["gradcam", "gradcam++"]),
+       aug=st.booleans(), eigen=st.sampled_from([False, True, "authors"]), zero=st.booleans(),
+       scale=st.floats(1e-3, 1e3))
+def test_maps_in_unit_range_and_finite(seed, method, aug, eigen, zero, scale):
+    torch.manual_seed(seed)
+    model = TinyCNN().eval()
+    if zero:
+        _zero_head(model)  # all gradients are zero
+    x = (torch.rand(2, 3, 16, 16) * 2 - 1) * scale
+    maps = compute_cam(model, model.target, x, [1, 2], method=method, aug_smooth=aug, eigen_smooth=eigen)
+    assert maps.shape == (2, 16, 16)
+    assert torch.isfinite(maps).all()
+    assert maps.min() >= 0 and maps.max() <= 1
+    if zero:
+        assert (maps == 0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), c=st.floats(1e-3, 1e3))
+def test_eigen_smoothing_invariant_to_scaling(seed, c):
+    gen = torch.Generator().manual_seed(seed)
+    weighted = torch.randn(2, 16, 5, 5, generator=gen)
+    base = minmax_normalize(first_component_projection(weighted))
+    scaled = minmax_normalize(first_component_projection(weighted * c))
+    assert torch.allclose(base, scaled, atol=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**16), b=st.integers(1, 3), h=st.integers(1, 8), w=st.integers(1, 8))
+def test_blend_extremes(seed, b, h, w):
+    gen = torch.Generator().manual_seed(seed)
+    t, i = torch.rand(b, 3, h, w, generator=gen), torch.rand(b, 3, h, w, generator=gen)
+    assert torch.equal(blend(t, i, torch.ones(b, h, w)), t)
+    assert torch.equal(blend(t, i, torch.zeros(b, h, w)), i)
+    m = torch.rand(b, h, w, generator=gen)
+    out = blend(t, i, m)
+    assert torch.allclose(out, m[:, None] * t + (1 - m[:, None]) * i)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_fusion_never_enlarges_mask(seed):
+    gen = torch.Generator().manual_seed(seed)
+    cam = torch.rand(2, 8, 8, generator=gen)
+    s_org = (torch.rand(2, 8, 8, generator=gen) > 0.3).float()
+    s_modif = (torch.rand(2, 8, 8, generator=gen) > 0.3).float()
+    m = fuse_masks(s_org, s_modif, cam)
+    assert (m <= cam).all() and (m <= s_org).all() and (m <= s_modif).all()
+    assert torch.equal(m, cam * s_org * s_modif)
+    assert torch.equal(fuse_masks(torch.ones_like(cam), torch.ones_like(cam), cam), cam)
+
+
+def test_cam_builds_no_parameter_gradients_and_restores_mode():
+    torch.manual_seed(0)
+    model = TinyCNN().train()
+    compute_cam(model, model.target, torch.rand(2, 3, 16, 16), 1, aug_smooth=True)
+    assert all(p.grad is None for p in model.parameters())
+    assert model.training

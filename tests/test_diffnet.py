@@ -1,0 +1,57 @@
+import json
+
+import pytest
+import torch
+import torchvision
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+from paperlib.diffnet import ARCHS, DiffNet, differential_features
+
+
+def test_resnet101_state_dict_equals_eogi_manifest(shared):
+    manifest = json.loads((shared / "manifests" / "eogi-diffcam-17.json").read_text())["state_dict"]
+    ours = {k: list(v.shape) for k, v in DiffNet(17, "resnet101").state_dict().items()}
+    assert ours.keys() == manifest.keys()
+    assert ours == manifest
+    # a strict load of a manifest-shaped state_dict succeeds
+    DiffNet(17, "resnet101").load_state_dict({k: torch.zeros(s) for k, s in manifest.items()}, strict=True)
+
+
+def test_resnet101_split_has_17_encoder_blocks():
+    net = DiffNet(7, "resnet101")
+    blocks = [m for m in net.shared.modules() if isinstance(m, Bottleneck)]
+    assert len(blocks) == 3 + 4 + 10
+    assert net.target_layer is net.classifier[13]
+    assert len(net.target_layer) == 3  # layer4
+    assert net.fc.in_features == 2048
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_forward_shapes(arch):
+    torch.manual_seed(0)
+    net = DiffNet(7, arch).eval()
+    out = net(torch.rand(2, 6, 64, 64) * 2 - 1)
+    assert out.shape == (2, 7)
+    block = BasicBlock if arch in ("resnet18", "resnet34") else Bottleneck
+    n3, split = ARCHS[arch]
+    assert sum(isinstance(m, block) for m in net.classifier[:-2]) == n3 - split
+
+
+def test_differential_sign_is_edited_minus_source():
+    torch.manual_seed(0)
+    enc = torch.nn.Conv2d(3, 4, 3)
+    s, e = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    assert torch.allclose(differential_features(enc, s, e), enc(e) - enc(s))
+    net = DiffNet(7, "resnet18").eval()
+    same = torch.rand(1, 3, 32, 32)
+    # identical halves: zero difference, so the logits are those of a zero feature map
+    zero_logits = net.fc(torch.flatten(net.classifier(torch.zeros(1, 256, 2, 2)), 1))
+    assert torch.allclose(net(torch.cat([same, same], 1)), zero_logits, atol=1e-6)
+
+
+def test_construction_downloads_nothing(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("DiffNet tried to download weights")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torchvision.models._api.WeightsEnum, "get_state_dict", refuse)
+    DiffNet(7, "resnet50")
