@@ -18,6 +18,7 @@ import torchvision
 from torch import nn
 
 from ._checks import check_tensor
+from .models._checkpoint import extract_state_dict, load_strict, read_checkpoint
 
 #: Number of layer3 blocks of each architecture and how many of them go into the encoder.
 #: ResNet101's split (10 of 23) is EOGI's; the others keep about the same fraction.
@@ -64,6 +65,12 @@ class DiffNet(nn.Module):
         )
         self.classifier = nn.Sequential(*net.layer3[split:], net.layer4, net.avgpool)
         self.fc = nn.Linear(net.fc.in_features, n_classes)
+
+    @classmethod
+    def from_checkpoint(cls, path, n_classes: int = 17, arch: str = "resnet101") -> "DiffNet":
+        """Load EOGI's ``diff_cam_weight.pt`` (a raw state_dict, 17 classes) strictly, in eval mode."""
+        sd = extract_state_dict(read_checkpoint(path))
+        return load_strict(cls(n_classes, arch), sd, str(path)).eval()
 
     @property
     def target_layer(self) -> nn.Module:

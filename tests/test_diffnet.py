@@ -55,3 +55,21 @@ def test_construction_downloads_nothing(monkeypatch):
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
     monkeypatch.setattr(torchvision.models._api.WeightsEnum, "get_state_dict", refuse)
     DiffNet(7, "resnet50")
+
+
+def test_from_checkpoint_round_trip_and_mismatch(tmp_path):
+    from paperlib.models import CheckpointMismatch, build
+    torch.manual_seed(0)
+    net = build("eogi-diffcam", arch="resnet18").eval()
+    path = tmp_path / "diff_cam_weight.pt"
+    torch.save(net.state_dict(), path)  # the released file is a raw state_dict
+    loaded = DiffNet.from_checkpoint(path, arch="resnet18")
+    x = torch.rand(1, 6, 64, 64) * 2 - 1
+    assert not loaded.training
+    assert torch.equal(loaded(x), net(x))
+    sd = net.state_dict()
+    sd.pop("fc.bias")
+    sd["fc.weight"] = torch.zeros(7, 512)
+    torch.save(sd, path)
+    with pytest.raises(CheckpointMismatch, match=r"missing 1: fc.bias; wrong shape 1: fc.weight \(7, 512\) vs \(17, 512\)"):
+        DiffNet.from_checkpoint(path, arch="resnet18")
