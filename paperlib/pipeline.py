@@ -1,0 +1,118 @@
+"""The method as a reader follows it: invert -> edit -> CAM -> fuse (eq 10) -> blend (eq 11) -> deghost.
+
+Each step is a function taking and returning tensors; the plugged-in components (inverter,
+generator, directions, classifier, parser, deghoster) come from a profile: the synthetic
+world (``paperlib.synth.components``) or the official networks (paper profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attributes import check_attribute
+from .cam import compute_cam
+from .masks import blend, fuse_masks, segmentation_masks
+
+#: The mask variants of Figure 3 (ablation) and Figure 2, by name: (method, aug, eigen, segmentation).
+VARIANTS: dict[str, tuple[str, bool, bool, bool]] = {
+    "Diff-CAM": ("gradcam", False, False, False),
+    "Grad-CAM++": ("gradcam++", False, False, False),
+    "+TTA": ("gradcam++", True, False, False),
+    "+Eigen": ("gradcam++", False, True, False),
+    "+TTA+Eigen": ("gradcam++", True, True, False),
+    "Diff-CAM++": ("gradcam++", True, True, True),
+}
+
+
+@dataclass
+class Components:
+    """What a profile plugs into the pipeline."""
+
+    invert: Callable[[torch.Tensor], torch.Tensor]           # images in [-1, 1] -> latents
+    generate: Callable[[torch.Tensor], torch.Tensor]         # latents -> images in [-1, 1]
+    direction: Callable[[str], torch.Tensor]                 # attribute -> unit direction
+    classifier: nn.Module                                    # DiffNet (eq 4-5)
+    class_index: Callable[[str], int]                        # attribute -> classifier index
+    parse: Optional[Callable[[torch.Tensor], torch.Tensor]]  # images in [-1, 1] -> labels
+    deghost: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
+    #: worlds that know their exact parsing maps (SynthFace) give latents -> labels instead of ``parse``
+    exact_parsing: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    cam_size: int = 256                                      # resolution the classifier sees
+
+
+def invert(c: Components, source: torch.Tensor) -> torch.Tensor:
+    """Eq 1: ``w = E(I)``."""
+    return c.invert(source)
+
+
+def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> torch.Tensor:
+    """Eq 3's latent ``w + alpha n``."""
+    check_attribute(attribute)
+    if not isinstance(alpha, (int, float)) or not torch.isfinite(torch.tensor(float(alpha))):
+        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    return w + alpha * c.direction(attribute).to(w)
+
+
+def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq 2-3: ``I' = G(w)``, ``T = G(w + alpha n)``."""
+    return c.generate(w), c.generate(edited_latents(c, w, attribute, alpha))
+
+
+def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
+                     variant: str = "Diff-CAM++") -> torch.Tensor:
+    """Eq 6-9: the CAM of the attribute's class on ``[I', T]`` at ``cam_size``, (B, H, W) at the images' size."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: unknown mask variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    method, aug, eigen, _ = VARIANTS[variant]
+    pair = torch.cat([reconstruction, edited], dim=1)
+    size = edited.shape[-2:]
+    if pair.shape[-1] != c.cam_size:
+        pair = F.interpolate(pair, size=c.cam_size, mode="area")
+    maps = compute_cam(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute),
+                       method=method, aug_smooth=aug, eigen_smooth=eigen)
+    return F.interpolate(maps[:, None], size=size, mode="nearest")[:, 0]
+
+
+def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,
+         parsing_edited: torch.Tensor | None) -> torch.Tensor:
+    """Eq 10 for variants with segmentation, the CAM itself otherwise."""
+    if not VARIANTS[variant][3]:
+        return cam
+    if parsing_source is None or parsing_edited is None:
+        raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} needs both parsing maps")
+    s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
+    return fuse_masks(s_org, s_modif, cam)
+
+
+@dataclass
+class EditResult:
+    reconstruction: torch.Tensor  # I'
+    edited: torch.Tensor          # T
+    cam: torch.Tensor             # the CAM, (B, H, W)
+    mask: torch.Tensor            # M after eq 10 (when the variant segments)
+    blended: torch.Tensor         # F, eq 11
+    output: torch.Tensor          # deghosted F
+
+
+def run(c: Components, source: torch.Tensor, attribute: str, *, variant: str = "Diff-CAM++", alpha: float = 20.0,
+        latents: torch.Tensor | None = None, parsing_source: torch.Tensor | None = None,
+        parsing_edited: torch.Tensor | None = None) -> EditResult:
+    """The whole method on source images (B, 3, H, W) in [-1, 1]."""
+    w = invert(c, source) if latents is None else latents
+    reconstruction, edited = edit(c, w, attribute, alpha)
+    cam = differential_cam(c, reconstruction, edited, attribute, variant)
+    if VARIANTS[variant][3] and parsing_source is None and c.parse is not None:
+        parsing_source = c.parse(source)
+    if VARIANTS[variant][3] and parsing_edited is None:
+        if c.exact_parsing is not None:
+            parsing_edited = c.exact_parsing(edited_latents(c, w, attribute, alpha))
+        elif c.parse is not None:
+            parsing_edited = c.parse(edited)
+    m = mask(cam, attribute, variant, parsing_source, parsing_edited)
+    blended = blend(edited, source, m)
+    return EditResult(reconstruction, edited, cam, m, blended, c.deghost(blended))

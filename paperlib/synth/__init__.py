@@ -1,0 +1,81 @@
+"""SynthFace: the CPU world of the ``synthetic`` profile (see :mod:`paperlib.synth.world`).
+
+It implements the same small interfaces as the real components, so :mod:`paperlib.pipeline`
+runs on it unchanged: ``components(...)`` plugs the world's generator, directions, inverter
+(a ridge-regression encoder) and exact parsing maps (a stand-in for BiSeNet) into the
+pipeline. Deghosting is the identity here: we found no cheap honest stand-in for EOGI's
+network, and an identity cannot flatter the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..attributes import ATTRIBUTES, CLASS_INDEX
+from ..pipeline import Components
+from .inverter import SynthInverter
+from .scores import blend_errors, intended_region, localization
+from .world import LATENT_DIM, Rendered, SynthWorld
+
+__all__ = ["SynthWorld", "SynthInverter", "Observed", "observe", "pair_source", "components",
+           "intended_region", "localization", "blend_errors", "LATENT_DIM", "Rendered"]
+
+
+@dataclass
+class Observed:
+    """Observed photos ``I`` (with out-of-domain details), their exact parsing and true latents."""
+
+    image: torch.Tensor
+    parsing: torch.Tensor
+    latents: torch.Tensor
+    details: torch.Tensor
+
+
+def observe(world: SynthWorld, n: int, seed: int) -> Observed:
+    """``n`` observed photos, reproducible from ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    w = world.sample_latents(n, gen)
+    details = world.sample_details(n, gen)
+    with torch.no_grad():
+        r = world.render(w, details)
+    return Observed(r.image, r.parsing, w, details)
+
+
+class SynthPairSource:
+    """Training pairs ``([G(w), G(w + alpha n_k)], k)`` with a random attribute ``k`` per sample."""
+
+    def __init__(self, world: SynthWorld, alpha: float = 20.0) -> None:
+        self.world, self.alpha = world, alpha
+        self.directions = torch.stack([world.direction(a) for a in ATTRIBUTES])
+        self.classes = torch.tensor([CLASS_INDEX[a] for a in ATTRIBUTES])
+
+    def sample_pairs(self, generator: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        w = self.world.sample_latents(batch, generator)
+        k = torch.randint(len(ATTRIBUTES), (batch,), generator=generator)
+        with torch.no_grad():
+            pair = torch.cat([self.world(w), self.world(w + self.alpha * self.directions[k])], dim=1)
+        return pair, self.classes[k]
+
+
+def pair_source(size: int = 128, seed: int = 0, alpha: float = 20.0) -> SynthPairSource:
+    """The synthetic profile's training pairs (``seed`` is unused: sampling uses the caller's generator)."""
+    return SynthPairSource(SynthWorld(size), alpha)
+
+
+def components(world: SynthWorld, classifier: torch.nn.Module, inverter: SynthInverter | None = None) -> Components:
+    """The synthetic profile's plug-ins for :mod:`paperlib.pipeline`."""
+    inverter = inverter or SynthInverter(world)
+
+    def exact_parsing(w: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return world.render(w).parsing
+
+    def generate(w: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return world(w)
+
+    return Components(invert=inverter.invert, generate=generate, direction=world.direction,
+                      classifier=classifier, class_index=lambda a: CLASS_INDEX[a], parse=None,
+                      exact_parsing=exact_parsing, cam_size=world.size)

@@ -1,0 +1,54 @@
+"""A GAN-inversion stand-in for SynthFace: a linear (ridge) encoder trained on generator samples.
+
+Like pSp, it is trained on images the generator can produce and then applied to observed
+photos; like pSp, it misses what the generator cannot draw (the out-of-domain details) and
+is only approximately right on the rest, so ``G(invert(I)) != I``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+
+from .world import SynthWorld
+
+FEATURE_SIZE = 16
+
+
+def _features(images: torch.Tensor) -> torch.Tensor:
+    pooled = F.adaptive_avg_pool2d(images, FEATURE_SIZE).flatten(1)
+    return torch.cat([pooled, torch.ones(len(images), 1)], dim=1)
+
+
+@functools.lru_cache(maxsize=4)
+def _fit(size: int, n_train: int, seed: int, ridge: float) -> torch.Tensor:
+    world = SynthWorld(size)
+    gen = torch.Generator().manual_seed(seed)
+    ws, feats = [], []
+    for _ in range(0, n_train, 100):
+        w = world.sample_latents(100, gen)
+        with torch.no_grad():
+            feats.append(_features(world(w)))
+        ws.append(w)
+    x, y = torch.cat(feats).double(), torch.cat(ws).double()
+    gram = x.T @ x
+    gram += ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
+    return torch.linalg.solve(gram, x.T @ y).float()
+
+
+class SynthInverter:
+    """``invert(images) -> w``: eq 1's stand-in for SynthFace (a ridge-regression encoder)."""
+
+    def __init__(self, world: SynthWorld, n_train: int = 2000, seed: int = 12345, ridge: float = 1e-3) -> None:
+        self.world = world
+        self.weights = _fit(min(world.size, 64), n_train, seed, ridge)
+
+    def invert(self, images: torch.Tensor) -> torch.Tensor:
+        """Latents (B, D) for images (B, 3, H, W) in [-1, 1]."""
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images: expected (B, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
+        return _features(images.float().cpu()) @ self.weights
+
+    __call__ = invert
