@@ -34,13 +34,13 @@ ATTRIBUTE_COORD: dict[str, int] = {
 LATENT_DIM = 24
 #: entangled side effects of each direction: (coordinate, weight before normalisation)
 LEAKS: dict[str, tuple[tuple[int, float], ...]] = {
-    "Beard": ((FACE_W, 0.06), (BG_HUE, 0.08)),
-    "Bushy_Eyebrows": ((HAIR_HUE, 0.06), (LIGHT, 0.06)),
-    "Eyeglasses": ((BG_LIGHT, -0.08), (SKIN, 0.05)),
-    "Mouth_Open": ((FACE_H, 0.06), (BG_HUE, -0.06)),
-    "Narrow_Eyes": ((LIGHT, -0.08), (FACE_W, -0.05)),
-    "Old": ((SKIN, 0.08), (BG_HUE, 0.06), (FACE_W, 0.05)),
-    "Smiling": ((FACE_W, 0.06), (BG_LIGHT, 0.06), (CY, -0.05)),
+    "Beard": ((FACE_W, 0.024), (BG_HUE, 0.032)),
+    "Bushy_Eyebrows": ((HAIR_HUE, 0.024), (LIGHT, 0.024)),
+    "Eyeglasses": ((BG_LIGHT, -0.032), (SKIN, 0.020)),
+    "Mouth_Open": ((FACE_H, 0.024), (BG_HUE, -0.024)),
+    "Narrow_Eyes": ((LIGHT, -0.032), (FACE_W, -0.020)),
+    "Old": ((SKIN, 0.032), (BG_HUE, 0.024), (FACE_W, 0.020)),
+    "Smiling": ((FACE_W, 0.024), (BG_LIGHT, 0.024), (CY, -0.020)),
 }
 N_DETAILS = 6  # texture freq, texture phase, earrings, earring hue, strands phase, logo
 
