@@ -152,21 +152,114 @@ class BaseCAM:
         self.model = model
         self.target_layer = target_layer
 
-    def weights(self, activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def weights(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
         """Channel weights (N, K) from the target layer's activations and gradients."""
         raise NotImplementedError
 
     def __call__(self, inputs: torch.Tensor, targets: Targets, *, aug_smooth: bool = False,
                  eigen_smooth: Union[bool, str] = False) -> torch.Tensor:
-        inputs = self._check_inputs(inputs)
-        targets = self._check_targets(targets, len(inputs))
+        return cam_variants(self.model, self.target_layer, inputs, targets,
+                            [(type(self), aug_smooth, eigen_smooth)])[0]
+
+
+def _check_inputs(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    check_tensor("inputs", inputs, 4)
+    expected = getattr(model, "in_channels", None)
+    if expected is not None and inputs.shape[1] != expected:
+        raise ValueError(f"inputs: expected {expected} channels, got {inputs.shape[1]} (shape {tuple(inputs.shape)})")
+    param = next(model.parameters(), None)
+    return inputs.to(param.device) if param is not None else inputs
+
+
+def _check_targets(targets: Targets, batch: int) -> torch.Tensor:
+    t = torch.as_tensor(targets)
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise ValueError(f"targets: expected integer class indices, got dtype {t.dtype}")
+    if t.ndim == 0:
+        t = t.repeat(batch)
+    if t.ndim != 1 or len(t) != batch:
+        raise ValueError(f"targets: expected one class index per image ({batch}), got shape {tuple(t.shape)}")
+    return t.long()
+
+
+def activations_and_grads(model: nn.Module, target_layer: nn.Module, views: torch.Tensor,
+                          targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward (no autograd graph before the target layer) and one backward from the summed
+    class scores to the target layer's output; returns its activations and their gradients."""
+    captured: list[torch.Tensor] = []
+
+    def hook(_module, _inputs, output):
+        torch.set_grad_enabled(True)  # restored when the no_grad block below exits
+        act = output.detach().requires_grad_(True)
+        captured.append(act)
+        return act
+
+    handle = target_layer.register_forward_hook(hook)
+    try:
+        with _eval_mode(model), torch.no_grad():
+            logits = model(views)
+            if not captured:
+                raise ValueError("target_layer: was not called during the model's forward pass")
+            if len(captured) > 1:
+                raise ValueError("target_layer: was called more than once in one forward pass; pick a layer used once")
+            n_classes = logits.shape[1]
+            targets = targets.to(logits.device)
+            if targets.min() < 0 or targets.max() >= n_classes:
+                raise ValueError(f"targets: class indices must lie in 0..{n_classes - 1}, got {targets.tolist()}")
+            score = logits.gather(1, targets[:, None]).sum()
+            act = captured[0]
+            grads = torch.autograd.grad(score, act, allow_unused=True)[0] if score.requires_grad else None
+    finally:
+        handle.remove()
+    return act.detach(), torch.zeros_like(act) if grads is None else grads
+
+
+class GradCAM(BaseCAM):
+    """Grad-CAM: mean gradient per channel. On the DiffNet this is EOGI's Diff-CAM."""
+
+    @staticmethod
+    def weights(activations, grads):
+        return gradcam_weights(grads)
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++ (eq 6-7): closed-form alphas from powers of the gradient."""
+
+    @staticmethod
+    def weights(activations, grads):
+        return gradcam_plus_plus_weights(grads, activations)
+
+
+METHODS: dict[str, type[BaseCAM]] = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
+
+
+def cam_variants(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets,
+                 configs: Sequence[tuple[Union[str, type[BaseCAM]], bool, Union[bool, str]]]) -> list[torch.Tensor]:
+    """Maps for several ``(method, aug_smooth, eigen_smooth)`` configurations at once.
+
+    Configurations with the same ``aug_smooth`` share one forward/backward pass, so the six
+    variants of Figure 3 cost two passes.
+    """
+    BaseCAM(model, target_layer)  # checks model and target_layer
+    classes = []
+    for method, _, eigen_smooth in configs:
+        if isinstance(method, str) and method not in METHODS:
+            raise ValueError(f"method: unknown CAM method {method!r}; expected one of {', '.join(METHODS)}")
         if eigen_smooth not in (False, True, "authors"):
             raise ValueError(f"eigen_smooth: expected False, True or 'authors', got {eigen_smooth!r}")
-        batch, size = len(inputs), tuple(inputs.shape[-2:])
-        views = tta_views(inputs) if aug_smooth else inputs
-        view_targets = targets.repeat(len(views) // batch)
-        activations, grads = self._activations_and_grads(views, view_targets)
-        weighted = weighted_activations(self.weights(activations, grads), activations)
+        classes.append(METHODS[method] if isinstance(method, str) else method)
+    inputs = _check_inputs(model, inputs)
+    targets = _check_targets(targets, len(inputs))
+    batch, size = len(inputs), tuple(inputs.shape[-2:])
+    passes = {}
+    for aug in sorted({bool(a) for _, a, _ in configs}):
+        views = tta_views(inputs) if aug else inputs
+        passes[aug] = activations_and_grads(model, target_layer, views, targets.repeat(len(views) // batch))
+    out = []
+    for cls, (_, aug, eigen_smooth) in zip(classes, configs):
+        activations, grads = passes[bool(aug)]
+        weighted = weighted_activations(cls.weights(activations, grads), activations)
         if eigen_smooth == "authors":
             raw = authors_eigen_map(weighted)
         elif eigen_smooth:
@@ -174,77 +267,8 @@ class BaseCAM:
         else:
             raw = cam_map(weighted)
         maps = normalize_cam(raw, size)
-        return merge_tta_maps(maps, batch) if aug_smooth else maps
-
-    # -- internals
-    def _check_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        check_tensor("inputs", inputs, 4)
-        expected = getattr(self.model, "in_channels", None)
-        if expected is not None and inputs.shape[1] != expected:
-            raise ValueError(f"inputs: expected {expected} channels, got {inputs.shape[1]} (shape {tuple(inputs.shape)})")
-        param = next(self.model.parameters(), None)
-        return inputs.to(param.device) if param is not None else inputs
-
-    @staticmethod
-    def _check_targets(targets: Targets, batch: int) -> torch.Tensor:
-        t = torch.as_tensor(targets)
-        if t.is_floating_point() or t.dtype == torch.bool:
-            raise ValueError(f"targets: expected integer class indices, got dtype {t.dtype}")
-        if t.ndim == 0:
-            t = t.repeat(batch)
-        if t.ndim != 1 or len(t) != batch:
-            raise ValueError(f"targets: expected one class index per image ({batch}), got shape {tuple(t.shape)}")
-        return t.long()
-
-    def _activations_and_grads(self, views: torch.Tensor, targets: torch.Tensor):
-        """One forward (no graph before the target layer) and one backward to the target layer."""
-        captured: list[torch.Tensor] = []
-
-        def hook(_module, _inputs, output):
-            torch.set_grad_enabled(True)  # restored when the no_grad block below exits
-            act = output.detach().requires_grad_(True)
-            captured.append(act)
-            return act
-
-        handle = self.target_layer.register_forward_hook(hook)
-        try:
-            with _eval_mode(self.model), torch.no_grad():
-                logits = self.model(views.to(next(self.model.parameters()).device))
-                if not captured:
-                    raise ValueError("target_layer: was not called during the model's forward pass")
-                if len(captured) > 1:
-                    raise ValueError("target_layer: was called more than once in one forward pass; pick a layer used once")
-                n_classes = logits.shape[1]
-                targets = targets.to(logits.device)
-                if targets.min() < 0 or targets.max() >= n_classes:
-                    raise ValueError(f"targets: class indices must lie in 0..{n_classes - 1}, got {targets.tolist()}")
-                score = logits.gather(1, targets[:, None]).sum()
-                act = captured[0]
-                if score.requires_grad:
-                    (grads,) = torch.autograd.grad(score, act, allow_unused=True)
-                else:
-                    grads = None
-        finally:
-            handle.remove()
-        grads = torch.zeros_like(act) if grads is None else grads
-        return act.detach(), grads
-
-
-class GradCAM(BaseCAM):
-    """Grad-CAM: mean gradient per channel. On the DiffNet this is EOGI's Diff-CAM."""
-
-    def weights(self, activations, grads):
-        return gradcam_weights(grads)
-
-
-class GradCAMPlusPlus(BaseCAM):
-    """Grad-CAM++ (eq 6-7): closed-form alphas from powers of the gradient."""
-
-    def weights(self, activations, grads):
-        return gradcam_plus_plus_weights(grads, activations)
-
-
-METHODS: dict[str, type[BaseCAM]] = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
+        out.append(merge_tta_maps(maps, batch) if aug else maps)
+    return out
 
 
 def compute_cam(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets, *,
@@ -256,6 +280,4 @@ def compute_cam(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor,
     averages the 6 TTA views; ``eigen_smooth`` replaces the map by its first principal
     component (eq 9; ``True``) or by the authors' variant (``"authors"``).
     """
-    if method not in METHODS:
-        raise ValueError(f"method: unknown CAM method {method!r}; expected one of {', '.join(METHODS)}")
-    return METHODS[method](model, target_layer)(inputs, targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+    return cam_variants(model, target_layer, inputs, targets, [(method, aug_smooth, eigen_smooth)])[0]

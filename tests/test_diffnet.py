@@ -73,3 +73,19 @@ def test_from_checkpoint_round_trip_and_mismatch(tmp_path):
     torch.save(sd, path)
     with pytest.raises(CheckpointMismatch, match=r"missing 1: fc.bias; wrong shape 1: fc.weight \(7, 512\) vs \(17, 512\)"):
         DiffNet.from_checkpoint(path, arch="resnet18")
+
+
+def test_read_checkpoint_refuses_arbitrary_pickles(tmp_path, monkeypatch):
+    import argparse
+    from paperlib.models._checkpoint import CheckpointMismatch, read_checkpoint
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "opts": argparse.Namespace(a=1)}, path)  # not weights-only
+    monkeypatch.delenv("PAPERLIB_TRUST_CHECKPOINTS", raising=False)
+    with pytest.raises(CheckpointMismatch, match=r"not loadable with weights_only=True .*PAPERLIB_TRUST_CHECKPOINTS=1"):
+        read_checkpoint(path)
+    (tmp_path / "garbage.pt").write_bytes(b"<html>quota exceeded</html>")
+    with pytest.raises(CheckpointMismatch, match="delete it and download again"):
+        read_checkpoint(tmp_path / "garbage.pt")
+    monkeypatch.setenv("PAPERLIB_TRUST_CHECKPOINTS", "1")
+    with pytest.warns(UserWarning, match="unpickling fully"):
+        assert read_checkpoint(path)["opts"].a == 1

@@ -8,6 +8,7 @@ with ``g_ema`` (rosinality's StyleGAN2 training checkpoints).
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Mapping
@@ -23,22 +24,25 @@ class CheckpointMismatch(ValueError):
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint file to CPU, preferring ``torch.load(weights_only=True)``.
+    """Load a checkpoint file to CPU with ``torch.load(weights_only=True)``.
 
-    Files that pickle more than tensors and plain containers (old pSp ``opts``) fall back to
-    a full unpickle with a warning: only do that with files from a source you trust.
+    A file that pickles more than tensors and plain containers is refused (unpickling runs
+    code) unless ``PAPERLIB_TRUST_CHECKPOINTS=1`` is set, for files from a source you trust.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: {path} does not exist; run `python -m paperlib download` or pass the right path")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle with non-allow-listed objects
-        if isinstance(err, (EOFError, RuntimeError)) and "zip" in str(err).lower():
-            raise CheckpointMismatch(f"checkpoint: {path} is not a readable PyTorch file ({err}); delete it and download again") from err
-        warnings.warn(f"{path}: not loadable with weights_only=True ({type(err).__name__}); "
-                      "falling back to a full unpickle", stacklevel=2)
-        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # not a zip/pickle, or pickles non-allow-listed objects
+        if os.environ.get("PAPERLIB_TRUST_CHECKPOINTS") == "1":
+            warnings.warn(f"{path}: not loadable with weights_only=True; unpickling fully "
+                          "because PAPERLIB_TRUST_CHECKPOINTS=1", stacklevel=2)
+            return torch.load(path, map_location="cpu", weights_only=False)
+        reason = str(err).strip().splitlines()[0][:200]
+        raise CheckpointMismatch(
+            f"checkpoint: {path} is not loadable with weights_only=True ({type(err).__name__}: {reason}); "
+            "delete it and download again, or set PAPERLIB_TRUST_CHECKPOINTS=1 if you trust the file") from err
 
 
 def extract_state_dict(ckpt: Mapping, prefix: str = "", key: str | None = None) -> dict[str, torch.Tensor]:
