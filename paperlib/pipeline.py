@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attributes import check_attribute
-from .cam import compute_cam
+from .cam import cam_variants
 from .masks import blend, fuse_masks, segmentation_masks
 
 #: The mask variants of Figure 3 (ablation) and Figure 2, by name: (method, aug, eigen, segmentation).
@@ -63,19 +63,27 @@ def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) ->
     return c.generate(w), c.generate(edited_latents(c, w, attribute, alpha))
 
 
-def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
-                     variant: str = "Diff-CAM++") -> torch.Tensor:
-    """Eq 6-9: the CAM of the attribute's class on ``[I', T]`` at ``cam_size``, (B, H, W) at the images' size."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: unknown mask variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    method, aug, eigen, _ = VARIANTS[variant]
+def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
+                      variants: tuple[str, ...] = ("Diff-CAM++",)) -> dict[str, torch.Tensor]:
+    """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
+    (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
+    TTA setting share one forward/backward pass."""
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f"variant: unknown mask variant {v!r}; expected one of {', '.join(VARIANTS)}")
     pair = torch.cat([reconstruction, edited], dim=1)
     size = edited.shape[-2:]
     if pair.shape[-1] != c.cam_size:
         pair = F.interpolate(pair, size=c.cam_size, mode="area")
-    maps = compute_cam(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute),
-                       method=method, aug_smooth=aug, eigen_smooth=eigen)
-    return F.interpolate(maps[:, None], size=size, mode="nearest")[:, 0]
+    configs = [VARIANTS[v][:3] for v in variants]
+    maps = cam_variants(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute), configs)
+    return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
+
+
+def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
+                     variant: str = "Diff-CAM++") -> torch.Tensor:
+    """Eq 6-9 for one mask variant (see :func:`differential_cams`)."""
+    return differential_cams(c, reconstruction, edited, attribute, (variant,))[variant]
 
 
 def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,

@@ -112,3 +112,16 @@ def test_cam_builds_no_parameter_gradients_and_restores_mode():
     compute_cam(model, model.target, torch.rand(2, 3, 16, 16), 1, aug_smooth=True)
     assert all(p.grad is None for p in model.parameters())
     assert model.training
+
+
+def test_cam_variants_equal_separate_calls():
+    from paperlib.cam import cam_variants
+    torch.manual_seed(3)
+    model = TinyCNN().eval()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    configs = [("gradcam", False, False), ("gradcam++", True, True), ("gradcam++", False, "authors"),
+               ("gradcam", True, False)]
+    shared = cam_variants(model, model.target, x, [0, 4], configs)
+    for (method, aug, eigen), maps in zip(configs, shared):
+        alone = compute_cam(model, model.target, x, [0, 4], method=method, aug_smooth=aug, eigen_smooth=eigen)
+        assert torch.equal(maps, alone)

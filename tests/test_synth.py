@@ -124,3 +124,22 @@ def test_pipeline_rejects_non_finite_alpha(world):
         run(c, obs.image, "Old", alpha=float("inf"))
     with pytest.raises(ValueError, match=r"variant: unknown mask variant"):
         run(c, obs.image, "Old", variant="CAM-X")
+
+
+def test_localization_report_rows(world):
+    from paperlib.synth.report import localization_report, markdown_table, summary_rows
+    torch.manual_seed(0)
+    c = components(world, DiffNet(7, "resnet18").eval(), SynthInverter(world, n_train=400))
+    obs = observe(world, 3, seed=11)
+    scores = localization_report(world, c, obs, attributes=("Beard", "Old"), batch=2, progress=False)
+    assert list(scores) == list(VARIANTS)
+    rows = summary_rows(scores)
+    assert all(r["n"] == 6 for r in rows)  # 3 faces x 2 attributes
+    for r in rows:
+        assert 0 <= r["iou"] <= 1 and 0 <= r["mae_outside"] <= 1
+    # segmentation only removes mask pixels: what Diff-CAM++ wrongly changes outside the
+    # region is never more than its unsegmented twin
+    by = {r["variant"]: r for r in rows}
+    assert by["Diff-CAM++"]["mae_outside"] <= by["+TTA+Eigen"]["mae_outside"] + 1e-9
+    table = markdown_table(rows)
+    assert table.count("\n") == len(VARIANTS) + 1 and "| Diff-CAM++ | 6 |" in table

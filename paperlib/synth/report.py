@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from ..attributes import TABLE_ATTRIBUTES
 from ..masks import blend
-from ..pipeline import VARIANTS, Components, differential_cam, edited_latents, mask
+from ..pipeline import VARIANTS, Components, differential_cams, edited_latents, mask
 from .scores import blend_errors, intended_region, localization
 from .world import SynthWorld
 
@@ -34,9 +34,9 @@ def localization_report(world: SynthWorld, c: Components, observed, *, attribute
         recon, edited = c.generate(w), c.generate(w_edit)
         region = intended_region(world, w, attribute, alpha)
         parsing_edited = c.exact_parsing(w_edit)
+        cams = differential_cams(c, recon, edited, attribute, tuple(variants))
         for v in variants:
-            cam = differential_cam(c, recon, edited, attribute, v)
-            m = mask(cam, attribute, v, observed.parsing[i:i + batch], parsing_edited)
+            m = mask(cams[v], attribute, v, observed.parsing[i:i + batch], parsing_edited)
             out = c.deghost(blend(edited, source, m))
             for key, val in {**localization(m, region, threshold), **blend_errors(out, source, edited, region)}.items():
                 scores[v][key].extend(val.tolist())
