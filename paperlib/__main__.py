@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     doc.add_argument("--verify", action="store_true", help="re-hash and re-check every cached file (slow)")
     doc.add_argument("--celeba-hq", metavar="DIR", help="CelebA-HQ image folder (default $PAPERLIB_CELEBA_HQ)")
     doc.set_defaults(func=_doctor)
+    from .train import add_train_cli  # torch-heavy imports stay out of `--help` for the others
+    add_train_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
