@@ -57,7 +57,7 @@ _RUN_FIELDS = ("steps", "batch", "lr", "lr_min", "betas", "seed", "arch", "n_cla
 
 #: Per-profile defaults of the ``train`` command (pair image size, architecture, steps).
 PROFILE_DEFAULTS: dict[str, dict] = {
-    "synthetic": {"size": 128, "arch": "resnet18", "steps": 300},
+    "synthetic": {"size": 128, "arch": "resnet18", "steps": 200},
     "paper": {"size": 256, "arch": "resnet101", "steps": 3500},
 }
 

@@ -143,3 +143,14 @@ def test_localization_report_rows(world):
     assert by["Diff-CAM++"]["mae_outside"] <= by["+TTA+Eigen"]["mae_outside"] + 1e-9
     table = markdown_table(rows)
     assert table.count("\n") == len(VARIANTS) + 1 and "| Diff-CAM++ | 6 |" in table
+
+
+def test_localization_report_by_attribute(world):
+    from paperlib.synth.report import localization_report, summary_rows
+    torch.manual_seed(0)
+    c = components(world, DiffNet(7, "resnet18").eval(), SynthInverter(world, n_train=400))
+    scores = localization_report(world, c, observe(world, 2, seed=1), attributes=("Beard", "Old"),
+                                 variants=("Diff-CAM",), progress=False)
+    beard, old, both = (summary_rows(scores, a)[0] for a in ("Beard", "Old", None))
+    assert beard["n"] == old["n"] == 2 and both["n"] == 4
+    assert both["iou"] == pytest.approx((beard["iou"] + old["iou"]) / 2)

@@ -40,16 +40,18 @@ def localization_report(world: SynthWorld, c: Components, observed, *, attribute
             out = c.deghost(blend(edited, source, m))
             for key, val in {**localization(m, region, threshold), **blend_errors(out, source, edited, region)}.items():
                 scores[v][key].extend(val.tolist())
+            scores[v]["attribute"].extend([attribute] * len(source))
     return {v: dict(s) for v, s in scores.items()}
 
 
-def summary_rows(scores: dict[str, dict[str, list[float]]]) -> list[dict[str, object]]:
-    """One row per variant: mean and std of each metric."""
+def summary_rows(scores: dict[str, dict[str, list]], attribute: str | None = None) -> list[dict[str, object]]:
+    """One row per variant: mean and std of each metric (over one ``attribute``, or all)."""
     rows = []
     for v, s in scores.items():
-        row: dict[str, object] = {"variant": v, "n": len(s["iou"])}
+        keep = [attribute is None or a == attribute for a in s["attribute"]]
+        row: dict[str, object] = {"variant": v, "n": sum(keep)}
         for key in METRICS:
-            t = torch.tensor(s[key])
+            t = torch.tensor([x for x, k in zip(s[key], keep) if k])
             row[key] = t.mean().item()
             row[key + "_std"] = t.std(unbiased=False).item()
         rows.append(row)
