@@ -38,6 +38,7 @@ from torch import nn
 from .._checks import check_tensor
 from ._checkpoint import extract_state_dict, load_strict, read_checkpoint
 from .op import FusedLeakyReLU, fused_leaky_relu, make_kernel, upfirdn2d
+from .stylegan2 import grouped_modulated_conv
 
 #: StyleGAN2 (channel_multiplier=2) widths: ``min(CHANNEL_MAX, CHANNEL_BASE // resolution)``.
 CHANNEL_BASE = 32768
@@ -130,19 +131,12 @@ class _ModulatedConv2d(nn.Module):
             self.blur = _Blur(((p + 1) // 2 + 1, p // 2 + 1), gain=4.0)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        k, o = self.kernel_size, self.out_channels
+        n, c = x.shape[:2]
         s = self.style_modulation(style).view(n, 1, c, 1, 1)
         weight = self.weight_orig * self.scale * s  # (n, out, in, k, k)
         if self.demodulate:
-            weight = weight * torch.rsqrt(weight.pow(2).sum((2, 3, 4)) + self.eps).view(n, o, 1, 1, 1)
-        x = x.reshape(1, n * c, h, w)
-        if self.upsample:
-            weight = weight.transpose(1, 2).reshape(n * c, o, k, k)
-            x = F.conv_transpose2d(x, weight, stride=2, padding=0, groups=n)
-            return self.blur(x.reshape(n, o, *x.shape[-2:]))
-        x = F.conv2d(x, weight.reshape(n * o, c, k, k), padding=k // 2, groups=n)
-        return x.reshape(n, o, *x.shape[-2:])
+            weight = weight * torch.rsqrt(weight.pow(2).sum((2, 3, 4)) + self.eps).view(n, self.out_channels, 1, 1, 1)
+        return grouped_modulated_conv(x, weight, self.kernel_size // 2, self.blur if self.upsample else None)
 
 
 class _NoiseInjection(nn.Module):

@@ -97,6 +97,21 @@ class Upsample(nn.Module):
         return upfirdn2d(x, self.kernel, up=self.factor, pad=self.pad)
 
 
+def grouped_modulated_conv(x: torch.Tensor, weight: torch.Tensor, padding: int,
+                           upsample_blur: nn.Module | None = None) -> torch.Tensor:
+    """Convolve each sample of ``x`` (B, C, H, W) with its own modulated ``weight`` (B, O, C, k, k)
+    as one grouped conv; with ``upsample_blur``, a stride-2 transposed conv followed by that blur."""
+    b, c, h, w = x.shape
+    o, k = weight.shape[1], weight.shape[-1]
+    grouped = x.reshape(1, b * c, h, w)
+    if upsample_blur is not None:
+        # conv_transpose2d wants (in, out/groups, k, k): one group per sample
+        out = F.conv_transpose2d(grouped, weight.transpose(1, 2).reshape(b * c, o, k, k), stride=2, groups=b)
+        return upsample_blur(out.reshape(b, o, *out.shape[2:]))
+    out = F.conv2d(grouped, weight.reshape(b * o, c, k, k), padding=padding, groups=b)
+    return out.reshape(b, o, *out.shape[2:])
+
+
 class ModulatedConv2d(nn.Module):
     """Style-modulated (and optionally demodulated) convolution, one kernel per sample.
 
@@ -139,17 +154,8 @@ class ModulatedConv2d(nn.Module):
         return weight
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        k = self.kernel_size
-        weight = self.modulated_weight(style)
-        grouped = x.reshape(1, b * c, h, w)
-        if self.upsample:
-            # conv_transpose2d wants (in, out/groups, k, k): one group per sample
-            weight = weight.transpose(1, 2).reshape(b * c, self.out_channels, k, k)
-            out = F.conv_transpose2d(grouped, weight, stride=2, padding=0, groups=b)
-            return self.blur(out.reshape(b, self.out_channels, *out.shape[2:]))
-        out = F.conv2d(grouped, weight.reshape(b * self.out_channels, c, k, k), padding=self.padding, groups=b)
-        return out.reshape(b, self.out_channels, *out.shape[2:])
+        blur = self.blur if self.upsample else None
+        return grouped_modulated_conv(x, self.modulated_weight(style), self.padding, blur)
 
 
 class NoiseInjection(nn.Module):
