@@ -108,19 +108,48 @@ class EditResult:
 
 
 def run(c: Components, source: torch.Tensor, attribute: str, *, variant: str = "Diff-CAM++", alpha: float = 20.0,
-        latents: torch.Tensor | None = None, parsing_source: torch.Tensor | None = None,
-        parsing_edited: torch.Tensor | None = None) -> EditResult:
-    """The whole method on source images (B, 3, H, W) in [-1, 1]."""
-    w = invert(c, source) if latents is None else latents
-    reconstruction, edited = edit(c, w, attribute, alpha)
-    cam = differential_cam(c, reconstruction, edited, attribute, variant)
-    if VARIANTS[variant][3] and parsing_source is None and c.parse is not None:
-        parsing_source = c.parse(source)
-    if VARIANTS[variant][3] and parsing_edited is None:
-        if c.exact_parsing is not None:
-            parsing_edited = c.exact_parsing(edited_latents(c, w, attribute, alpha))
-        elif c.parse is not None:
-            parsing_edited = c.parse(edited)
-    m = mask(cam, attribute, variant, parsing_source, parsing_edited)
-    blended = blend(edited, source, m)
-    return EditResult(reconstruction, edited, cam, m, blended, c.deghost(blended))
+        parsing_source: torch.Tensor | None = None) -> EditResult:
+    """The whole method on source images (B, 3, H, W) in [-1, 1] for one mask variant."""
+    e = edit_variants(c, source, attribute, (variant,), alpha=alpha, parsing_source=parsing_source)
+    return EditResult(e.reconstruction, e.edited, e.cams[variant], e.masks[variant], e.blended[variant],
+                      e.outputs[variant])
+
+
+@dataclass
+class BatchEdit:
+    """Everything the method computes for one batch, attribute and set of mask variants."""
+
+    source: torch.Tensor                # I
+    latents: torch.Tensor               # w
+    edited_latents: torch.Tensor        # w + alpha n
+    reconstruction: torch.Tensor        # I'
+    edited: torch.Tensor                # T
+    cams: dict[str, torch.Tensor]       # variant -> CAM
+    masks: dict[str, torch.Tensor]      # variant -> M (eq 10 where the variant segments)
+    blended: dict[str, torch.Tensor]    # variant -> F (eq 11)
+    outputs: dict[str, torch.Tensor]    # variant -> deghosted F
+
+
+def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[str, ...] = tuple(VARIANTS), *,
+                  alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
+    """The method for several mask variants at once: inversion, edit and CAM passes are shared."""
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f"variant: unknown mask variant {v!r}; expected one of {', '.join(VARIANTS)}")
+    with torch.no_grad():
+        w = invert(c, source)
+        w_edit = edited_latents(c, w, attribute, alpha)
+        reconstruction, edited = c.generate(w), c.generate(w_edit)
+    cams = differential_cams(c, reconstruction, edited, attribute, variants)
+    parsing_edited = None
+    if any(VARIANTS[v][3] for v in variants):
+        with torch.no_grad():
+            if parsing_source is None and c.parse is not None:
+                parsing_source = c.parse(source)
+            parsing_edited = c.exact_parsing(w_edit) if c.exact_parsing is not None else (
+                c.parse(edited) if c.parse is not None else None)
+    masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
+    with torch.no_grad():
+        blended = {v: blend(edited, source, masks[v]) for v in variants}
+        outputs = {v: c.deghost(f) for v, f in blended.items()}
+    return BatchEdit(source, w, w_edit, reconstruction, edited, cams, masks, blended, outputs)

@@ -8,8 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..attributes import TABLE_ATTRIBUTES
-from ..masks import blend
-from ..pipeline import VARIANTS, Components, differential_cams, edited_latents, mask
+from ..pipeline import VARIANTS, Components, edit_variants
 from .scores import blend_errors, intended_region, localization
 from .world import SynthWorld
 
@@ -28,19 +27,15 @@ def localization_report(world: SynthWorld, c: Components, observed, *, attribute
     n = len(observed.image)
     steps = [(i, a) for i in range(0, n, batch) for a in attributes]
     for i, attribute in tqdm(steps, desc="localization", disable=not progress):
-        source = observed.image[i:i + batch]
-        w = c.invert(source)
-        w_edit = edited_latents(c, w, attribute, alpha)
-        recon, edited = c.generate(w), c.generate(w_edit)
-        region = intended_region(world, w, attribute, alpha)
-        parsing_edited = c.exact_parsing(w_edit)
-        cams = differential_cams(c, recon, edited, attribute, tuple(variants))
+        e = edit_variants(c, observed.image[i:i + batch], attribute, tuple(variants), alpha=alpha,
+                          parsing_source=observed.parsing[i:i + batch])
+        region = intended_region(world, e.latents, attribute, alpha)
         for v in variants:
-            m = mask(cams[v], attribute, v, observed.parsing[i:i + batch], parsing_edited)
-            out = c.deghost(blend(edited, source, m))
-            for key, val in {**localization(m, region, threshold), **blend_errors(out, source, edited, region)}.items():
+            found = {**localization(e.masks[v], region, threshold),
+                     **blend_errors(e.outputs[v], e.source, e.edited, region)}
+            for key, val in found.items():
                 scores[v][key].extend(val.tolist())
-            scores[v]["attribute"].extend([attribute] * len(source))
+            scores[v]["attribute"].extend([attribute] * len(e.source))
     return {v: dict(s) for v, s in scores.items()}
 
 
