@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     doc.set_defaults(func=_doctor)
     from .train import add_train_cli  # torch-heavy imports stay out of `--help` for the others
     add_train_cli(sub)
+    from .evaluate import add_evaluate_cli
+    add_evaluate_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

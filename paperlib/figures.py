@@ -67,3 +67,81 @@ def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, provenance: dic
     fig.savefig(png, dpi=110, metadata={"Software": "paperlib", "Description": text})
     fig.savefig(pdf, metadata={"Creator": "paperlib", "Subject": text})
     return [png, pdf]
+
+
+# ------------------------------------------------------------------ the paper's figures
+def _edit(setup, index: int, attribute: str, variants: tuple[str, ...]):
+    from .pipeline import edit_variants
+
+    source = setup.load_sources([index])
+    parsing = setup.source_parsing([index], source) if setup.source_parsing else None
+    return edit_variants(setup.components, source, attribute, variants, parsing_source=parsing)
+
+
+def _mae(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().mean() / 2).item()  # images in [-1, 1] -> MAE on the [0, 1] scale
+
+
+def figure2(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+    """Figure 2: (a) original, (b) manipulated, (c) Diff-CAM activation, (d) Diff-CAM edit,
+    (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``."""
+    panels, numbers = [], []
+    for index, attribute in rows:
+        e = _edit(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
+        src, t = e.source[0], e.edited[0]
+        panels.append([src, t, overlay_cam(src, e.masks["Diff-CAM"][0]), e.outputs["Diff-CAM"][0],
+                       overlay_cam(src, e.masks["Diff-CAM++"][0]), e.outputs["Diff-CAM++"][0]])
+        numbers.append({"index": index, "attribute": attribute,
+                        "mae_diffcam": _mae(e.outputs["Diff-CAM"], e.source),
+                        "mae_diffcampp": _mae(e.outputs["Diff-CAM++"], e.source),
+                        "mask_area_diffcam": e.masks["Diff-CAM"].mean().item(),
+                        "mask_area_diffcampp": e.masks["Diff-CAM++"].mean().item()})
+    cols = ["(a) original", "(b) manipulated", "(c) Diff-CAM map", "(d) Diff-CAM edit",
+            "(e) Diff-CAM++ map", "(f) Diff-CAM++ edit"]
+    fig = panel_grid(panels, cols, [a for _, a in rows],
+                     caption=f"Figure 2 ({setup.profile} profile): Diff-CAM vs Diff-CAM++.")
+    return fig, {"rows": numbers}
+
+
+def figure3(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+    """Figure 3, the ablation of the mask module: (a) Diff-CAM, (b) Grad-CAM++, (c) + TTA,
+    (d) + PCA (Eigen), (e) + TTA + PCA, (f) Diff-CAM++; per face a row of masks (over the
+    original) and a row of edits."""
+    from .pipeline import VARIANTS
+
+    variants = tuple(VARIANTS)
+    panels, titles, numbers = [], [], []
+    for index, attribute in rows:
+        e = _edit(setup, index, attribute, variants)
+        src = e.source[0]
+        panels.append([overlay_cam(src, e.masks[v][0]) for v in variants])
+        panels.append([e.outputs[v][0] for v in variants])
+        titles += [f"{attribute}: mask", f"{attribute}: edit"]
+        numbers.append({"index": index, "attribute": attribute,
+                        "mae": {v: _mae(e.outputs[v], e.source) for v in variants},
+                        "mask_area": {v: e.masks[v].mean().item() for v in variants}})
+    cols = ["(a) Diff-CAM", "(b) Grad-CAM++", "(c) + TTA", "(d) + PCA", "(e) + TTA + PCA", "(f) Diff-CAM++"]
+    fig = panel_grid(panels, cols, titles, caption=f"Figure 3 ({setup.profile} profile): ablation of the mask module.")
+    return fig, {"rows": numbers}
+
+
+def figure4(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+    """Figure 4: (a) source, (b) pSp, (c) e4e, (d) ReStyle, (e) EOGI, (f) Diff-CAM++, one row per
+    ``(face index, attribute)`` (the paper: two Old rows, two Smiling rows). Methods a profile
+    does not have are drawn as "n/a" panels."""
+    panels, numbers = [], []
+    for index, attribute in rows:
+        e = _edit(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
+        baselines = {m: (setup.baselines[m](e.source, attribute)[0] if m in setup.baselines else None)
+                     for m in ("e4e", "ReStyle")}
+        panels.append([e.source[0], e.edited[0], baselines["e4e"], baselines["ReStyle"],
+                       e.outputs["Diff-CAM"][0], e.outputs["Diff-CAM++"][0]])
+        numbers.append({"index": index, "attribute": attribute, "mae": {
+            "pSp": _mae(e.edited, e.source), "EOGI": _mae(e.outputs["Diff-CAM"], e.source),
+            "Diff-CAM++": _mae(e.outputs["Diff-CAM++"], e.source),
+            **{m: (_mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
+    cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++"]
+    note = "" if setup.baselines else " e4e/ReStyle: n/a (not part of this profile)."
+    fig = panel_grid(panels, cols, [a for _, a in rows],
+                     caption=f"Figure 4 ({setup.profile} profile): qualitative comparison.{note}")
+    return fig, {"rows": numbers}

@@ -15,7 +15,6 @@ cannot, so any inversion misses them, as GAN inversion misses real photos' detai
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
