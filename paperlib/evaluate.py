@@ -54,7 +54,7 @@ import numpy as np
 import torch
 
 from .attributes import INTERFACEGAN_ATTRIBUTES, TABLE_ATTRIBUTES, check_attribute
-from .pipeline import VARIANTS, Components, edit_variants
+from .pipeline import VARIANTS, Components, edit_variants, variant_config
 from .published import METHODS as PUBLISHED_METHODS, TABLE_NUMBER, TABLES
 
 #: method -> mask variant of :data:`paperlib.pipeline.VARIANTS` (methods that blend and deghost).
@@ -269,7 +269,7 @@ def compute_batch(setup: Setup, indices: Sequence[int], attribute: str, methods:
     if "pSp" in methods or masked:
         variants = tuple(MASK_METHODS[m] for m in masked)
         parsing = None
-        if any(VARIANTS[v][3] for v in variants) and setup.source_parsing is not None:
+        if any(variant_config(v)[3] for v in variants) and setup.source_parsing is not None:
             parsing = setup.source_parsing(indices, source)
         e = edit_variants(setup.components, source, attribute, variants, alpha=alpha, parsing_source=parsing)
         if "pSp" in methods:

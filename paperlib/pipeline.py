@@ -8,7 +8,7 @@ world (``paperlib.synth.components``) or the official networks (paper profile).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,19 @@ VARIANTS: dict[str, tuple[str, bool, bool, bool]] = {
     "+TTA+Eigen": ("gradcam++", True, True, False),
     "Diff-CAM++": ("gradcam++", True, True, True),
 }
+
+Variant = Union[str, tuple[str, bool, Union[bool, str], bool]]
+
+
+def variant_config(variant: Variant) -> tuple[str, bool, Union[bool, str], bool]:
+    """``(method, aug_smooth, eigen_smooth, segmentation)`` of a named variant or of such a tuple
+    (any combination of the toggles, as the walkthrough's explorer offers)."""
+    if isinstance(variant, tuple) and len(variant) == 4:
+        return variant
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: unknown mask variant {variant!r}; expected one of {', '.join(VARIANTS)} "
+                         "or a (method, aug_smooth, eigen_smooth, segmentation) tuple")
+    return VARIANTS[variant]
 
 
 @dataclass
@@ -64,24 +77,21 @@ def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) ->
 
 
 def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
-                      variants: tuple[str, ...] = ("Diff-CAM++",)) -> dict[str, torch.Tensor]:
+                      variants: tuple[Variant, ...] = ("Diff-CAM++",)) -> dict[Variant, torch.Tensor]:
     """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
     (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
     TTA setting share one forward/backward pass."""
-    for v in variants:
-        if v not in VARIANTS:
-            raise ValueError(f"variant: unknown mask variant {v!r}; expected one of {', '.join(VARIANTS)}")
+    configs = [variant_config(v)[:3] for v in variants]
     pair = torch.cat([reconstruction, edited], dim=1)
     size = edited.shape[-2:]
     if pair.shape[-1] != c.cam_size:
         pair = F.interpolate(pair, size=c.cam_size, mode="area")
-    configs = [VARIANTS[v][:3] for v in variants]
     maps = cam_variants(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute), configs)
     return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
 
 
 def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
-                     variant: str = "Diff-CAM++") -> torch.Tensor:
+                     variant: Variant = "Diff-CAM++") -> torch.Tensor:
     """Eq 6-9 for one mask variant (see :func:`differential_cams`)."""
     return differential_cams(c, reconstruction, edited, attribute, (variant,))[variant]
 
@@ -89,7 +99,7 @@ def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.
 def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,
          parsing_edited: torch.Tensor | None) -> torch.Tensor:
     """Eq 10 for variants with segmentation, the CAM itself otherwise."""
-    if not VARIANTS[variant][3]:
+    if not variant_config(variant)[3]:
         return cam
     if parsing_source is None or parsing_edited is None:
         raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} needs both parsing maps")
@@ -130,19 +140,17 @@ class BatchEdit:
     outputs: dict[str, torch.Tensor]    # variant -> deghosted F
 
 
-def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[str, ...] = tuple(VARIANTS), *,
+def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
                   alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
     """The method for several mask variants at once: inversion, edit and CAM passes are shared."""
-    for v in variants:
-        if v not in VARIANTS:
-            raise ValueError(f"variant: unknown mask variant {v!r}; expected one of {', '.join(VARIANTS)}")
+    segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
     with torch.no_grad():
         w = invert(c, source)
         w_edit = edited_latents(c, w, attribute, alpha)
         reconstruction, edited = c.generate(w), c.generate(w_edit)
     cams = differential_cams(c, reconstruction, edited, attribute, variants)
     parsing_edited = None
-    if any(VARIANTS[v][3] for v in variants):
+    if segmenting:
         with torch.no_grad():
             if parsing_source is None and c.parse is not None:
                 parsing_source = c.parse(source)
