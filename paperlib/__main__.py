@@ -1,9 +1,9 @@
 """Command line: ``python -m paperlib COMMAND``.
 
-Commands that exist now: ``reproduce`` (placeholder until the notebooks land), ``download``
-(fetch and verify pretrained weights and directions into ``$PAPERLIB_HOME``) and ``doctor``
-(versions, which assets are ready, whether the ``paper`` profile can run). Later issues add
-``train`` and ``evaluate``.
+``reproduce`` (every notebook of a profile, with papermill), ``download`` (fetch and verify
+pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
+are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
+``evaluate`` (Tables 1-3 and the synthetic localization table).
 """
 
 from __future__ import annotations
@@ -12,15 +12,6 @@ import argparse
 import sys
 
 from . import __version__
-
-PROFILES = ("synthetic", "paper")
-
-
-def _reproduce(args: argparse.Namespace) -> int:
-    print(f"paperlib reproduce --profile {args.profile}: nothing to reproduce yet "
-          "(the figure and table notebooks are not written yet).")
-    return 0
-
 
 def _count(text: str) -> int:
     if not text.isdigit():
@@ -75,9 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paperlib", description="Diff-CAM++ companion.")
     parser.add_argument("--version", action="version", version=f"paperlib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="run every notebook of a profile end to end")
-    rep.add_argument("--profile", choices=PROFILES, default="synthetic")
-    rep.set_defaults(func=_reproduce)
+    from .reproduce import add_reproduce_cli
+    add_reproduce_cli(sub)
     dl = sub.add_parser("download", help="fetch and verify pretrained weights / directions into $PAPERLIB_HOME",
                         description="Fetch, verify (HTML page, size, sha256, strict load) and cache assets. "
                                     "A file already in the cache is only verified. PAPERLIB_OFFLINE=1 forbids "

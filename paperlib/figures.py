@@ -10,18 +10,15 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed; notebooks still show the returned figures inline
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
 Panel = torch.Tensor | None
 
 
-def to_rgb(image: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) in [-1, 1] -> (H, W, 3) in [0, 1] for imshow."""
-    return (image.detach().float().cpu().clamp(-1, 1) * 0.5 + 0.5).permute(1, 2, 0)
+def to_rgb(image: torch.Tensor):
+    """(3, H, W) in [-1, 1] -> a (H, W, 3) numpy array in [0, 1] for imshow."""
+    return (image.detach().float().cpu().clamp(-1, 1) * 0.5 + 0.5).permute(1, 2, 0).numpy()
 
 
 def overlay_cam(image: torch.Tensor, cam: torch.Tensor, weight: float = 0.5) -> torch.Tensor:

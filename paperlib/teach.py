@@ -6,6 +6,7 @@ a figure or a small table, so the notebook stays a sequence of one-line calls.
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import torch
@@ -120,15 +121,34 @@ def eigen_figure(setup, e: BatchEdit, attribute: str):
                       caption=f"Eq 9 on a {tuple(weighted.shape[-2:])} activation grid: PC1 keeps the dominant pattern.")
 
 
-def parsing_figure(setup, e: BatchEdit, attribute: str, parsing_source: torch.Tensor, parsing_edited: torch.Tensor):
-    """Step 8 and eq 10: S_org, S_modif, the CAM and their Hadamard product."""
-    s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
-    cam = e.cams["Diff-CAM++"][0]
+def parsings(setup, e: BatchEdit, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parsing maps of the source (S_org's input) and of the edited image (S_modif's input)."""
+    c = setup.components
+    with torch.no_grad():
+        src = setup.source_parsing([index], e.source) if setup.source_parsing else c.parse(e.source)
+        edit = c.exact_parsing(e.edited_latents) if c.exact_parsing is not None else c.parse(e.edited)
+    return src, edit
+
+
+def parsing_figure(setup, e: BatchEdit, attribute: str, index: int = 0):
+    """Step 8 and eq 10-11: S_org, S_modif, the CAM, their Hadamard product and the blend."""
+    s_org, s_modif = segmentation_masks(*parsings(setup, e, index), attribute)
     src = e.source[0]
-    return panel_grid([[overlay_cam(src, s_org[0]), overlay_cam(e.edited[0], s_modif[0]), overlay_cam(src, cam),
-                        overlay_cam(src, e.masks["Diff-CAM++"][0]), e.outputs["Diff-CAM++"][0]]],
+    return panel_grid([[overlay_cam(src, s_org[0]), overlay_cam(e.edited[0], s_modif[0]),
+                        overlay_cam(src, e.cams["Diff-CAM++"][0]), overlay_cam(src, e.masks["Diff-CAM++"][0]),
+                        e.blended["Diff-CAM++"][0]]],
                       ["S_org", "S_modif", "CAM (+TTA+Eigen)", "M = S_org S_modif CAM", "F (eq 11)"],
                       caption=f"Eq 10-11 for {attribute}: the parsing masks cut the map to the allowed components.")
+
+
+def deghost_figure(setup, e: BatchEdit):
+    """Artifact suppression: the blend F and the deghosted output, with their difference."""
+    f, out = e.blended["Diff-CAM++"][0], e.outputs["Diff-CAM++"][0]
+    diff = (out - f).abs().mean(0)
+    return panel_grid([[f, out, overlay_cam(f, diff / diff.max().clamp(min=1e-8))]],
+                      ["F (eq 11)", "deghosted", "|difference|"],
+                      caption=f"Deghosting ({setup.profile} profile; the identity in SynthFace, "
+                              f"max |difference| {diff.max().item():.3g}).")
 
 
 def explorer_image(setup, attribute: str = "Beard", alpha: float = 20.0, face: int = 0, gradcampp: bool = True,
@@ -146,8 +166,9 @@ def explorer_image(setup, attribute: str = "Beard", alpha: float = 20.0, face: i
 def explorer(setup, n_faces: int | None = None):
     """An ipywidgets explorer (attribute, alpha, face, four toggles) around :func:`explorer_image`.
 
-    Without a front end (papermill) the widgets are still built and the current image is shown
-    as a static figure, so the cell executes and leaves a picture behind.
+    Without a front end (papermill, where ``paperlib reproduce`` sets ``PAPERLIB_HEADLESS=1``) the
+    widgets are still built and the current image is also shown as a static figure, so the
+    executed notebook keeps a picture.
     """
     import ipywidgets as W
     from IPython.display import display
@@ -177,4 +198,9 @@ def explorer(setup, n_faces: int | None = None):
     update()
     box = W.VBox([W.HBox(list(controls.values())[:3]), W.HBox(list(controls.values())[3:]), out])
     display(box)
+    if os.environ.get("PAPERLIB_HEADLESS") == "1":  # papermill: no front end renders the widgets
+        import matplotlib.pyplot as plt
+        fig = explorer_image(setup, **{k: w.value for k, w in controls.items()})
+        display(fig)
+        plt.close(fig)
     return box, controls

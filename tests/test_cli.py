@@ -6,9 +6,13 @@ import pytest
 from paperlib.__main__ import main
 
 
-def test_reproduce_says_nothing_yet(capsys):
-    assert main(["reproduce", "--profile", "synthetic"]) == 0
-    assert "nothing to reproduce yet" in capsys.readouterr().out
+def test_reproduce_paper_without_assets_stops_before_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERLIB_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--profile", "paper"]) == 1
+    err = capsys.readouterr().err
+    assert "python -m paperlib download" in err and "psp-ffhq-encode" in err
+    assert not (tmp_path / "runs").exists()  # nothing ran
 
 
 def test_unknown_profile_is_rejected(capsys):

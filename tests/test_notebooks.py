@@ -1,0 +1,123 @@
+"""The notebooks: stored clean, executed end to end with papermill (smoke sizes), parameters flow."""
+
+import itertools
+import json
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT
+from paperlib.reproduce import NOTEBOOKS, reproduce, run_notebook
+
+PARAMETERS = {"profile", "device", "seed", "n_images", "steps", "attributes", "out_dir", "smoke"}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_stored_without_outputs_and_with_parameters_cell(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = {line.split(":")[0].split("=")[0].strip() for line in tagged[0].source.splitlines() if line.strip()}
+    assert PARAMETERS <= names
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{name} has stored outputs"
+    assert sum(c.cell_type == "code" for c in nb.cells) <= 16  # thin: the package does the work
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Every notebook once, in order, at smoke sizes, in a scratch folder (nothing lands in the repo)."""
+    work = tmp_path_factory.mktemp("reproduce")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(work)
+        times = reproduce("synthetic", smoke=True, out_dir=str(work / "figures"))
+    return work, times
+
+
+def _sidecar(folder, name):
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
+    work, times = smoke_run
+    assert list(times) == list(NOTEBOOKS)
+    figs = work / "figures"
+    for name in ("figure2", "figure3", "figure4", "training_curves"):
+        assert (figs / f"{name}.png").stat().st_size > 5_000 and (figs / f"{name}.pdf").is_file()
+    for name in NOTEBOOKS:
+        executed = nbformat.read(work / "runs" / "smoke" / "synthetic" / f"{name}.ipynb", as_version=4)
+        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+        assert _sidecar(figs, name)["provenance"]["parameters"]["smoke"] is True
+    assert "Table 2" in (figs / "tables.md").read_text()
+    # the explorer cell left a static picture behind under papermill
+    walk = nbformat.read(work / "runs" / "smoke" / "synthetic" / "00_walkthrough.ipynb", as_version=4)
+    explorer = [c for c in walk.cells if "teach.explorer" in c.source][0]
+    assert any("image/png" in o.get("data", {}) for o in explorer.outputs)
+
+
+def test_sidecars_hold_sane_numbers(smoke_run):
+    figs = smoke_run[0] / "figures"
+    train = _sidecar(figs, "01_train_diffcam")["numbers"]
+    assert 0 <= train["heldout_accuracy"] <= 1 and train["steps"] == 3 and train["final_loss"] > 0
+    walk = _sidecar(figs, "00_walkthrough")["numbers"]
+    assert set(walk["mae_vs_source"]) == {"Diff-CAM", "Grad-CAM++", "+TTA", "+Eigen", "+TTA+Eigen", "Diff-CAM++"}
+    assert all(0 <= v <= 1 for v in walk["mae_vs_source"].values())
+    fig2 = _sidecar(figs, "02_figure2")["numbers"]["rows"]
+    assert [r["attribute"] for r in fig2] == ["Beard", "Bushy_Eyebrows"]
+    for r in fig2:  # the segmented mask never covers more than the unsegmented Diff-CAM map ... of its own CAM
+        assert 0 <= r["mae_diffcampp"] <= 1 and 0 <= r["mask_area_diffcampp"] <= 1
+    fig4 = _sidecar(figs, "04_figure4")["numbers"]["rows"]
+    assert [r["attribute"] for r in fig4] == ["Old", "Smiling"]
+    assert all(r["mae"]["e4e"] is None and r["mae"]["ReStyle"] is None for r in fig4)  # n/a, never invented
+    tables = _sidecar(figs, "05_tables")["numbers"]
+    mae = tables["ours"]["MAE"]
+    assert len(mae) == 4 * 7 and all(0 <= v <= 1 for v in mae.values())
+    assert tables["ours"]["LPIPS"] == {} or tables["status"]["LPIPS"] != ["unavailable"]
+    assert set(tables["localization_iou"]) >= {"Diff-CAM", "Diff-CAM++"}
+
+
+def test_parameters_flow(smoke_run, tmp_path, monkeypatch):
+    work = smoke_run[0]
+    monkeypatch.chdir(work)  # reuse the smoke classifier
+    out = tmp_path / "other"
+    run_notebook("02_figure2", {"smoke": True, "n_images": 2, "steps": 3, "seed": 1,
+                                "attributes": ["Old", "Smiling"], "out_dir": str(out)}, tmp_path / "runs")
+    base = _sidecar(work / "figures", "02_figure2")["numbers"]["rows"]
+    other = _sidecar(out, "02_figure2")["numbers"]["rows"]
+    assert [r["attribute"] for r in other] == ["Old", "Smiling"]
+    assert _sidecar(out, "02_figure2")["provenance"]["parameters"]["seed"] == 1
+    assert [r["mae_diffcam"] for r in other] != [r["mae_diffcam"] for r in base]
+
+
+def test_bad_parameter_fails_with_cell_and_error(smoke_run, tmp_path, monkeypatch):
+    from paperlib.reproduce import NotebookFailed
+    monkeypatch.chdir(smoke_run[0])
+    with pytest.raises(NotebookFailed, match=r"02_figure2: cell \d+ raised ValueError: attribute: unknown attribute 'Bald'"):
+        run_notebook("02_figure2", {"smoke": True, "attributes": ["Bald"], "out_dir": str(tmp_path)}, tmp_path)
+
+
+def test_explorer_callback_draws_every_toggle_combination():
+    import matplotlib.pyplot as plt
+
+    from paperlib.diffnet import DiffNet
+    from paperlib.evaluate import synthetic_setup
+    from paperlib.synth import SynthInverter, SynthWorld
+    from paperlib.teach import explorer_image
+
+    torch.manual_seed(0)
+    setup = synthetic_setup(1, size=64, classifier=DiffNet(7, "resnet18").eval(),
+                            inverter=SynthInverter(SynthWorld(64), n_train=400), progress=False)
+    images = {}
+    for combo in itertools.product([False, True], repeat=4):
+        fig = explorer_image(setup, "Smiling", 20.0, 0, *combo)
+        fig.canvas.draw()
+        images[combo] = np.asarray(fig.canvas.buffer_rgba()).astype(float)
+        plt.close(fig)
+    assert len(images) == 16 and all(img.std() > 1 for img in images.values())  # non-blank pictures
+    # every toggle changes the picture (at least its caption, and segmentation the mask too)
+    for i in range(4):
+        off = (True,) * i + (False,) + (True,) * (3 - i)
+        assert not np.array_equal(images[off], images[(True,) * 4])
