@@ -35,3 +35,19 @@ class TinyCNN(nn.Module):
 def tiny() -> TinyCNN:
     torch.manual_seed(0)
     return TinyCNN().eval()
+
+
+def assert_matches_manifest(module: nn.Module, manifest_path) -> dict:
+    """``module.state_dict()`` equals an official manifest key for key and shape for shape, with the
+    same split into parameters and buffers, and a manifest-shaped state_dict loads strictly."""
+    import json
+
+    manifest = json.loads(manifest_path.read_text())
+    ours = {k: list(v.shape) for k, v in module.state_dict().items()}
+    assert sorted(set(ours) ^ set(manifest["state_dict"])) == []  # readable diff of key names first
+    assert ours == manifest["state_dict"]
+    assert sorted(k for k, _ in module.named_parameters()) == sorted(manifest["parameters"])
+    assert sorted(k for k, _ in module.named_buffers()) == sorted(manifest["buffers"])
+    copy = {k: torch.zeros(s) for k, s in manifest["state_dict"].items()}
+    module.load_state_dict({k: copy[k].to(v.dtype) for k, v in module.state_dict().items()}, strict=True)
+    return manifest

@@ -1,20 +1,15 @@
-import json
 
 import pytest
 import torch
 import torchvision
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from conftest import assert_matches_manifest
 from paperlib.diffnet import ARCHS, DiffNet, differential_features
 
 
 def test_resnet101_state_dict_equals_eogi_manifest(shared):
-    manifest = json.loads((shared / "manifests" / "eogi-diffcam-17.json").read_text())["state_dict"]
-    ours = {k: list(v.shape) for k, v in DiffNet(17, "resnet101").state_dict().items()}
-    assert ours.keys() == manifest.keys()
-    assert ours == manifest
-    # a strict load of a manifest-shaped state_dict succeeds
-    DiffNet(17, "resnet101").load_state_dict({k: torch.zeros(s) for k, s in manifest.items()}, strict=True)
+    assert_matches_manifest(DiffNet(17, "resnet101"), shared / "manifests" / "eogi-diffcam-17.json")
 
 
 def test_resnet101_split_has_17_encoder_blocks():

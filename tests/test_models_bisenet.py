@@ -1,10 +1,10 @@
-import json
 import re
 
 import pytest
 import torch
 import torch.utils.model_zoo
 
+from conftest import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.bisenet import IMAGENET_MEAN, IMAGENET_STD, BiSeNet
 
@@ -30,13 +30,7 @@ def net() -> BiSeNet:
 
 
 def test_state_dict_equals_official_manifest(shared, net):
-    manifest = json.loads((shared / "manifests" / "face-parsing-bisenet-19.json").read_text())
-    ours = {k: list(v.shape) for k, v in net.state_dict().items()}
-    assert ours.keys() == manifest["state_dict"].keys()
-    assert ours == manifest["state_dict"]
-    assert sorted(k for k, _ in net.named_parameters()) == sorted(manifest["parameters"])
-    assert sorted(k for k, _ in net.named_buffers()) == sorted(manifest["buffers"])
-    BiSeNet().load_state_dict({k: torch.zeros(s) for k, s in manifest["state_dict"].items()}, strict=True)
+    assert_matches_manifest(BiSeNet(), shared / "manifests" / "face-parsing-bisenet-19.json")
 
 
 def test_construction_downloads_nothing(monkeypatch):

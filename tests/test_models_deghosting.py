@@ -1,4 +1,4 @@
-import json
+import copy
 import math
 import re
 
@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.deghosting import Deghosting, StyleBank, _ModulatedConv2d, stage_channels
 from paperlib.models.op import upfirdn2d
@@ -40,12 +41,7 @@ def full() -> Deghosting:
 
 
 def test_state_dict_equals_official_manifest(shared, full):
-    manifest = json.loads((shared / "manifests" / "eogi-deghosting-128-1024.json").read_text())
-    ours = {k: list(v.shape) for k, v in full.state_dict().items()}
-    assert ours.keys() == manifest["state_dict"].keys()
-    assert ours == manifest["state_dict"]
-    assert sorted(k for k, _ in full.named_parameters()) == sorted(manifest["parameters"])
-    assert sorted(k for k, _ in full.named_buffers()) == sorted(manifest["buffers"])
+    assert_matches_manifest(copy.deepcopy(full), shared / "manifests" / "eogi-deghosting-128-1024.json")
 
 
 def test_full_config_structure(full):

@@ -1,11 +1,12 @@
 """StyleGAN2 generator: official state_dict layout, forward semantics, checkpoint round trips."""
 
-import json
+import copy
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.op import make_kernel
 from paperlib.models.stylegan2 import Generator, ModulatedConv2d
@@ -39,12 +40,7 @@ def small() -> Generator:
 
 # ------------------------------------------------------------------------------- official layout
 def test_state_dict_equals_manifest(g1024, shared):
-    manifest = json.loads((shared / "manifests" / "stylegan2-ffhq-1024.json").read_text())
-    ours = {k: list(v.shape) for k, v in g1024.state_dict().items()}
-    assert ours.keys() == manifest["state_dict"].keys()
-    assert ours == manifest["state_dict"]
-    assert sorted(n for n, _ in g1024.named_parameters()) == sorted(manifest["parameters"])
-    assert sorted(n for n, _ in g1024.named_buffers()) == sorted(manifest["buffers"])
+    assert_matches_manifest(copy.deepcopy(g1024), shared / "manifests" / "stylegan2-ffhq-1024.json")
 
 
 def test_official_configuration(g1024):
