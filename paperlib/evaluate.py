@@ -71,7 +71,7 @@ ALL_METHODS: tuple[str, ...] = PUBLISHED_METHODS + ABLATION
 #: metric -> output file stem.
 TABLE_FILES: dict[str, str] = {"LPIPS": "table1_lpips", "MAE": "table2_mae", "FID": "table3_fid"}
 METRICS: tuple[str, ...] = ("LPIPS", "MAE", "FID")
-LOCALIZATION_METRICS = ("iou", "precision", "recall", "mae_outside", "mae_inside")
+from .synth.report import METRICS as LOCALIZATION_METRICS  # noqa: E402
 SYNTHETIC_CLASSIFIER = Path("runs/diffnet-synthetic/diffnet.pt")
 SYNTHETIC_NA = "n/a in the synthetic profile (no e4e/ReStyle encoders in SynthFace)"
 NOT_IN_PAPER = "not evaluated in the paper (no InterFaceGAN direction for this attribute)"
