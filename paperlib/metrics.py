@@ -232,6 +232,21 @@ def _device(device) -> torch.device:
 
 
 # ---------------------------------------------------------------------------------- LPIPS
+def _real_or_stand_in(injected, metric: str, build, arg: str, signature: str, device):
+    """The metric's real network (only once its weights are verified present) or an injected
+    stand-in; returns ``(network, is_stand_in)``."""
+    if injected is None:
+        require_weights(metric)
+        net, stand_in = build(), False
+    elif not callable(injected):
+        raise ValueError(f"{arg}: expected a callable {signature}, got {type(injected).__name__}")
+    else:
+        net, stand_in = injected, True
+    if isinstance(net, torch.nn.Module):
+        net = net.to(device).eval()
+    return net, stand_in
+
+
 class LPIPSMetric:
     """LPIPS (Zhang et al. 2018) as the authors compute it: ``lpips.LPIPS(net='alex', version='0.1')``.
 
@@ -248,21 +263,14 @@ class LPIPSMetric:
     def __init__(self, device="cpu", net: Callable | None = None, batch_size: int = 8) -> None:
         self.device = _device(device)
         self.batch_size = _check_batch_size(batch_size)
-        if net is None:
-            require_weights("lpips")
+        def build():
             import lpips
 
             with warnings.catch_warnings():  # lpips passes torchvision's deprecated pretrained=True
                 warnings.simplefilter("ignore", UserWarning)
-                net = lpips.LPIPS(net="alex", version="0.1", verbose=False)
-            self.stand_in = False
-        elif not callable(net):
-            raise ValueError(f"net: expected a callable (x, y) -> (B,) distance, got {type(net).__name__}")
-        else:
-            self.stand_in = True
-        if isinstance(net, torch.nn.Module):
-            net = net.to(self.device).eval()
-        self.net = net
+                return lpips.LPIPS(net="alex", version="0.1", verbose=False)
+
+        self.net, self.stand_in = _real_or_stand_in(net, "lpips", build, "net", "(x, y) -> (B,) distance", self.device)
 
     @torch.no_grad()
     def __call__(self, output: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -388,19 +396,13 @@ class FIDMetric:
         self.device = _device(device)
         self.batch_size = _check_batch_size(batch_size)
         self.progress = bool(progress)
-        if features is None:
-            require_weights("fid")
+        def build():
             from pytorch_fid.inception import InceptionV3
 
-            features = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
-            self.stand_in = False
-        elif not callable(features):
-            raise ValueError(f"features: expected a callable (B, 3, H, W) -> (B, D), got {type(features).__name__}")
-        else:
-            self.stand_in = True
-        if isinstance(features, torch.nn.Module):
-            features = features.to(self.device).eval()
-        self.features = features
+            return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+
+        self.features, self.stand_in = _real_or_stand_in(features, "fid", build, "features",
+                                                         "(B, 3, H, W) -> (B, D)", self.device)
 
     def _batches(self, name: str, images: Images):
         if isinstance(images, torch.Tensor):

@@ -38,7 +38,7 @@ from torch import nn
 from .._checks import check_tensor
 from ._checkpoint import extract_state_dict, load_strict, read_checkpoint
 from .op import FusedLeakyReLU, fused_leaky_relu, make_kernel, upfirdn2d
-from .stylegan2 import grouped_modulated_conv
+from .stylegan2 import ToRGB, grouped_modulated_conv
 
 #: StyleGAN2 (channel_multiplier=2) widths: ``min(CHANNEL_MAX, CHANNEL_BASE // resolution)``.
 CHANNEL_BASE = 32768
@@ -172,11 +172,7 @@ class _ToRGB(nn.Module):
         self.conv = _ModulatedConv2d(in_channels, 3, 1, style_channels, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.conv(x, style) + self.bias
-        if skip is not None:
-            out = out + self.upsample(skip)
-        return out
+    forward = ToRGB.forward  # same computation as rosinality's ToRGB, other layer classes
 
 
 class _ConstantInput(nn.Module):
