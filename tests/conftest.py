@@ -1,8 +1,14 @@
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 from torch import nn
+
+# CI replays the same examples every run (no flaky red from a new random draw); local runs explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
