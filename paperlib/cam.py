@@ -85,13 +85,14 @@ def first_component_projection(weighted: torch.Tensor) -> torch.Tensor:
     Returns (N, h, w).
     """
     n, k, h, w = weighted.shape
-    x = weighted.reshape(n, k, h * w).transpose(1, 2).double()
+    x = weighted.reshape(n, k, h * w).transpose(1, 2)
+    x = x.double() if x.device.type != "mps" else x.cpu().double()  # MPS has no float64
     x = x - x.mean(dim=1, keepdim=True)
     u, s, _ = torch.linalg.svd(x, full_matrices=False)
     projection = u[:, :, 0] * s[:, :1]
     plain = x.sum(dim=2)  # centred channel sum = centred plain CAM
     sign = torch.where((projection * plain).sum(dim=1, keepdim=True) < 0, -1.0, 1.0)
-    return (sign * projection).to(weighted.dtype).reshape(n, h, w)
+    return (sign * projection).to(weighted.device, weighted.dtype).reshape(n, h, w)
 
 
 def authors_eigen_map(weighted: torch.Tensor) -> torch.Tensor:
@@ -173,13 +174,20 @@ def _check_inputs(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def _check_targets(targets: Targets, batch: int) -> torch.Tensor:
-    t = torch.as_tensor(targets)
+    try:
+        t = torch.as_tensor(targets)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"targets: expected an int or a sequence of ints, got {targets!r}") from None
+    if t.numel() == 0:
+        raise ValueError(f"targets: expected one class index per image ({batch}), got none")
     if t.is_floating_point() or t.dtype == torch.bool:
         raise ValueError(f"targets: expected integer class indices, got dtype {t.dtype}")
     if t.ndim == 0:
         t = t.repeat(batch)
     if t.ndim != 1 or len(t) != batch:
         raise ValueError(f"targets: expected one class index per image ({batch}), got shape {tuple(t.shape)}")
+    if t.min() < 0:
+        raise ValueError(f"targets: class indices must be >= 0, got {t.tolist()}")
     return t.long()
 
 
@@ -193,7 +201,7 @@ def activations_and_grads(model: nn.Module, target_layer: nn.Module, views: torc
         torch.set_grad_enabled(True)  # restored when the no_grad block below exits
         act = output.detach().requires_grad_(True)
         captured.append(act)
-        return act
+        return act.clone()  # not the leaf itself: layers after it may work in place (ReLU(inplace=True))
 
     handle = target_layer.register_forward_hook(hook)
     try:
@@ -205,8 +213,8 @@ def activations_and_grads(model: nn.Module, target_layer: nn.Module, views: torc
                 raise ValueError("target_layer: was called more than once in one forward pass; pick a layer used once")
             n_classes = logits.shape[1]
             targets = targets.to(logits.device)
-            if targets.min() < 0 or targets.max() >= n_classes:
-                raise ValueError(f"targets: class indices must lie in 0..{n_classes - 1}, got {targets.tolist()}")
+            if targets.max() >= n_classes:
+                raise ValueError(f"targets: class indices must lie in 0..{n_classes - 1}, got {sorted(set(targets.tolist()))}")
             score = logits.gather(1, targets[:, None]).sum()
             act = captured[0]
             grads = torch.autograd.grad(score, act, allow_unused=True)[0] if score.requires_grad else None

@@ -19,9 +19,17 @@ SMOKE_SIZE = 64
 SIZE = 128
 
 
-def classifier_dir(profile: str, smoke: bool = False) -> Path:
-    """Where the trained differential classifier of a profile lives (``runs/diffnet-<profile>``)."""
-    return Path("runs/smoke" if smoke else "runs") / f"diffnet-{profile}"
+def _run_name(kind: str, profile: str, seed: int, steps: int | None) -> str:
+    from .train import PROFILE_DEFAULTS
+
+    default = seed == 0 and steps in (None, PROFILE_DEFAULTS[profile]["steps"])
+    return f"{kind}-{profile}" if default else f"{kind}-{profile}-seed{seed}-steps{steps}"
+
+
+def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None) -> Path:
+    """Where the trained differential classifier of a profile lives: ``runs/diffnet-<profile>`` for
+    the default seed and steps, ``runs/diffnet-<profile>-seed<S>-steps<N>`` otherwise."""
+    return Path("runs/smoke" if smoke else "runs") / _run_name("diffnet", profile, seed, steps)
 
 
 def figures_dir(profile: str, out_dir: str = "", smoke: bool = False) -> Path:
@@ -43,20 +51,33 @@ def check_parameters(profile: str, attributes: Sequence[str], n_images: int) -> 
 
 def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0, device: str = "cpu",
                      smoke: bool = False, data: str | None = None, progress: bool = True):
-    """Train (or resume, or reuse when complete) the profile's differential classifier."""
+    """Train (or resume, or reuse when complete) the profile's differential classifier.
+
+    The paper profile evaluates EOGI's released ``diff_cam_weight.pt``; training one of its own
+    needs a folder of face images (``data``). Without it this returns None and says so."""
     from .train import PROFILE_DEFAULTS, TrainConfig, pair_source_for, train
 
+    if profile == "paper" and not data:
+        print("paper profile: the evaluation uses EOGI's released classifier (asset eogi-diffcam); "
+              "pass data=DIR (face images to invert) to train one with the paper's recipe")
+        return None
     d = PROFILE_DEFAULTS[profile]
     size = SMOKE_SIZE if smoke and profile == "synthetic" else d["size"]
     config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device,
-                         out_dir=str(classifier_dir(profile, smoke)))
+                         out_dir=str(classifier_dir(profile, smoke, seed, steps)))
     return train(config, pair_source_for(profile, size=size, seed=seed, data=data, device=device), progress=progress)
 
 
 def training_curves(result):
-    """Loss, running accuracy and learning rate per step of a :class:`paperlib.train.TrainResult`."""
+    """Loss, running accuracy and learning rate per step of a :class:`paperlib.train.TrainResult`
+    (a note instead when nothing was trained)."""
     import matplotlib.pyplot as plt
 
+    if result is None:
+        fig = plt.figure(figsize=(8, 1.5))
+        fig.text(0.5, 0.5, "No training run: the paper profile uses EOGI's released classifier.",
+                 ha="center", va="center")
+        return fig
     fig, axes = plt.subplots(1, 3, figsize=(11, 3))
     for ax, values, name in zip(axes, (result.losses, result.accuracies, result.lrs),
                                 ("cross-entropy loss", "batch accuracy", "learning rate")):
@@ -79,7 +100,7 @@ def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: 
         return evaluation_setup(n_images, device=device, celeba_root=celeba_root)
     from .evaluate import synthetic_setup
 
-    path = classifier_dir(profile, smoke) / "diffnet.pt"
+    path = classifier_dir(profile, smoke, seed, steps) / "diffnet.pt"
     if not path.is_file():
         train_classifier(profile, steps=steps, seed=seed, smoke=smoke)
     return synthetic_setup(n_images, seed=seed, size=SMOKE_SIZE if smoke else SIZE, classifier_path=path)
@@ -122,20 +143,31 @@ def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[in
     return [(i * per_attribute + j, a) for i, a in enumerate(attributes) for j in range(per_attribute)]
 
 
-def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False, progress: bool = True):
-    """Run (or resume) the evaluation under ``runs/eval-<profile>`` and copy its tables
-    (Markdown and CSV) into ``out_dir``; returns the :class:`paperlib.evaluate.EvalResult`."""
+def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False, seed: int = 0,
+           steps: int | None = None, progress: bool = True):
+    """Run (or resume) the evaluation under ``runs/eval-<profile>`` (suffixed like
+    :func:`classifier_dir` for other seeds/steps) and copy its tables (Markdown and CSV) into
+    ``out_dir``; returns the :class:`paperlib.evaluate.EvalResult`."""
     import shutil
 
     from .evaluate import evaluate
 
-    eval_dir = Path("runs/smoke" if smoke else "runs") / f"eval-{setup.profile}"
+    eval_dir = Path("runs/smoke" if smoke else "runs") / _run_name("eval", setup.profile, seed, steps)
     result = evaluate(setup, eval_dir, attributes=tuple(attributes), progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in result.files:
         if f.suffix in (".md", ".csv"):
             shutil.copyfile(f, out_dir / f.name)
     return result
+
+
+def training_numbers(result) -> dict:
+    """The sidecar numbers of notebook 01."""
+    if result is None:
+        return {"trained": False, "classifier": "eogi-diffcam (EOGI's released weights)"}
+    return {"trained": True, "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
+            "wall_time_s": result.wall_time_s, "final_loss": result.losses[-1] if result.losses else None,
+            "resumed_from": result.resumed_from}
 
 
 def table_numbers(result) -> dict:

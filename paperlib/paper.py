@@ -213,6 +213,12 @@ def read_image(path: str | Path, size: int = 1024) -> torch.Tensor:
     return img
 
 
+def evaluation_assets(baselines: Sequence[str] = ("e4e", "ReStyle")) -> list[str]:
+    """Every asset the paper profile's evaluation (and so ``reproduce --profile paper``) needs."""
+    names = list(PIPELINE_ASSETS) + direction_assets()
+    return names + [BASELINE_ENCODERS[b] for b in baselines] + (interfacegan_assets() if baselines else [])
+
+
 def evaluation_setup(n_images: int = 1000, *, device: str = "cuda", celeba_root: str | Path | None = None,
                      baselines: Sequence[str] = ("e4e", "ReStyle"), interfacegan_factor: float = INTERFACEGAN_FACTOR,
                      randomize_noise: bool = False):
@@ -223,8 +229,7 @@ def evaluation_setup(n_images: int = 1000, *, device: str = "cuda", celeba_root:
 
     if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 1:
         raise ValueError(f"n_images: expected a positive integer, got {n_images!r}")
-    names = list(PIPELINE_ASSETS) + direction_assets()
-    names += [BASELINE_ENCODERS[b] for b in baselines] + (interfacegan_assets() if baselines else [])
+    names = evaluation_assets(baselines)
     require_assets(names, celeba_root, need_celeba=True)
     paths = celeba_hq_images(n_images, celeba_root)
     dev = torch.device(device)

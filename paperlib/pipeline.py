@@ -7,6 +7,8 @@ world (``paperlib.synth.components``) or the official networks (paper profile).
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -66,9 +68,12 @@ def invert(c: Components, source: torch.Tensor) -> torch.Tensor:
 def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> torch.Tensor:
     """Eq 3's latent ``w + alpha n``."""
     check_attribute(attribute)
-    if not isinstance(alpha, (int, float)) or not torch.isfinite(torch.tensor(float(alpha))):
+    numeric = (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)) or (
+        isinstance(alpha, torch.Tensor) and alpha.numel() == 1 and alpha.is_floating_point())
+    value = float(alpha) if numeric else float("nan")
+    if not math.isfinite(value):
         raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
-    return w + alpha * c.direction(attribute).to(w)
+    return w + value * c.direction(attribute).to(w)
 
 
 def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +107,9 @@ def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.
     if not variant_config(variant)[3]:
         return cam
     if parsing_source is None or parsing_edited is None:
-        raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} needs both parsing maps")
+        raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} segments, so it needs both parsing "
+                         "maps; pass parsing_source= (SynthFace: the Observed.parsing of the photos) or give the "
+                         "components a parser")
     s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
     return fuse_masks(s_org, s_modif, cam)
 

@@ -35,15 +35,21 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
     """Execute ``notebooks/<name>.ipynb`` with ``parameters``; the executed copy goes to ``runs_dir``."""
     import papermill as pm
 
-    os.environ["PAPERLIB_HEADLESS"] = "1"  # the kernel inherits it: widget cells also draw a static image
     runs_dir.mkdir(parents=True, exist_ok=True)
     out = runs_dir / f"{name}.ipynb"
+    before = os.environ.get("PAPERLIB_HEADLESS")
+    os.environ["PAPERLIB_HEADLESS"] = "1"  # the kernel inherits it: widget cells also draw a static image
     try:
         pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters=parameters,
                             kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()))
     except pm.PapermillExecutionError as err:
         raise NotebookFailed(f"{name}: cell {err.exec_count} raised {err.ename}: {err.evalue} "
                              f"(executed copy: {out})") from None
+    finally:
+        if before is None:
+            os.environ.pop("PAPERLIB_HEADLESS", None)
+        else:
+            os.environ["PAPERLIB_HEADLESS"] = before
     return out
 
 
@@ -53,8 +59,8 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     from .notebook import figures_dir
 
     if profile == "paper":
-        from .paper import PIPELINE_ASSETS, direction_assets, require_assets
-        require_assets(list(PIPELINE_ASSETS) + direction_assets(), need_celeba=True)  # stops before any work
+        from .paper import evaluation_assets, require_assets
+        require_assets(evaluation_assets(), need_celeba=True)  # stops before any work
     runs_dir = Path("runs/smoke" if smoke else "runs") / profile
     times = {}
     for i, name in enumerate(notebooks, 1):

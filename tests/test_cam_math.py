@@ -125,3 +125,17 @@ def test_cam_variants_equal_separate_calls():
     for (method, aug, eigen), maps in zip(configs, shared):
         alone = compute_cam(model, model.target, x, [0, 4], method=method, aug_smooth=aug, eigen_smooth=eigen)
         assert torch.equal(maps, alone)
+
+
+def test_no_graph_before_the_target_layer_and_one_pass_for_tta():
+    """The layers before the target run with grad disabled; TTA is one forward of 6 B views."""
+    torch.manual_seed(0)
+    model = TinyCNN().eval()
+    seen = {"before": [], "target": [], "batches": []}
+    model.features.register_forward_hook(lambda m, i, o: seen["before"].append(torch.is_grad_enabled()))
+    model.head.register_forward_hook(lambda m, i, o: seen["target"].append(o.requires_grad))
+    model.register_forward_pre_hook(lambda m, i: seen["batches"].append(len(i[0])))
+    compute_cam(model, model.target, torch.rand(2, 3, 16, 16), [1, 2], aug_smooth=True, eigen_smooth=True)
+    assert seen["before"] == [False]       # no autograd graph up to the target layer
+    assert seen["target"] == [True]        # ... but the score depends on it with a graph
+    assert seen["batches"] == [12]         # one forward of 6 views x 2 images

@@ -76,3 +76,38 @@ def test_without_orientation_the_eigen_sign_flips():
         assert (ours * plain).sum() >= 0
         flipped += int((raw * plain).sum() < 0)
     assert flipped > 0, "expected the unoriented SVD to invert at least one of 20 masks"
+
+
+def test_layer_followed_by_an_in_place_op():
+    """A target layer whose output is then modified in place (ReLU(inplace=True)) gives the same maps
+    as the same network with an out-of-place ReLU. (pytorch-grad-cam on CPU keeps a detached alias
+    of the output, so the in-place ReLU silently changes the activations it uses; we do not.)"""
+    def net(inplace):
+        torch.manual_seed(4)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(inplace=inplace),
+                                   torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 3)).eval()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    a, b = net(True), net(False)
+    for method in ORACLES:
+        for aug in (False, True):
+            ours = compute_cam(a, a[0], x, [0, 2], method=method, aug_smooth=aug)
+            assert torch.equal(ours, compute_cam(b, b[0], x, [0, 2], method=method, aug_smooth=aug))
+            assert ours.max() > 0
+
+
+def test_eigen_orientation_matters_on_a_real_network(monkeypatch):
+    """On the DiffNet, find inputs whose raw pytorch-grad-cam projection is inverted: ours equals the
+    oriented oracle there and differs from the unoriented one."""
+    torch.manual_seed(1)
+    model = DiffNet(7, "resnet18").eval()
+    raw_oracle = GradCAMPlusPlus(model, [model.target_layer])
+    for seed in range(40):
+        torch.manual_seed(seed)
+        x = torch.rand(1, 6, 128, 128) * 2 - 1
+        raw = torch.from_numpy(raw_oracle(x, [ClassifierOutputTarget(3)], eigen_smooth=True))
+        ours = compute_cam(model, model.target_layer, x, [3], eigen_smooth=True)
+        if (ours - raw).abs().max() > 0.1:  # the raw SVD sign came out inverted
+            oriented = oracle(model, model.target_layer, x, [3], "gradcam++", False, True, monkeypatch)
+            assert (ours - oriented).abs().max().item() <= 1e-5
+            return
+    pytest.fail("no inverted raw projection in 40 inputs; the orientation rule was never exercised")

@@ -33,12 +33,12 @@ ATTRIBUTE_COORD: dict[str, int] = {
 LATENT_DIM = 24
 #: entangled side effects of each direction: (coordinate, weight before normalisation)
 LEAKS: dict[str, tuple[tuple[int, float], ...]] = {
-    "Beard": ((FACE_W, 0.024), (BG_HUE, 0.032)),
+    "Beard": ((FACE_W, 0.024), (BG_HUE, 0.010)),
     "Bushy_Eyebrows": ((HAIR_HUE, 0.024), (LIGHT, 0.024)),
     "Eyeglasses": ((BG_LIGHT, -0.032), (SKIN, 0.020)),
-    "Mouth_Open": ((FACE_H, 0.024), (BG_HUE, -0.024)),
+    "Mouth_Open": ((FACE_H, 0.024), (BG_HUE, -0.008)),
     "Narrow_Eyes": ((LIGHT, -0.032), (FACE_W, -0.020)),
-    "Old": ((SKIN, 0.032), (BG_HUE, 0.024), (FACE_W, 0.020)),
+    "Old": ((SKIN, 0.032), (BG_HUE, 0.008), (FACE_W, 0.020)),
     "Smiling": ((FACE_W, 0.024), (BG_LIGHT, 0.024), (CY, -0.020)),
 }
 N_DETAILS = 6  # texture freq, texture phase, earrings, earring hue, strands phase, logo
@@ -123,12 +123,13 @@ class SynthWorld:
         cx, cy = _p(w, CX, -0.07, 0.07), _p(w, CY, -0.04, 0.10)
         skin = torch.lerp(torch.tensor([0.95, 0.80, 0.68]), torch.tensor([0.55, 0.37, 0.27]),
                           _p(w, SKIN, 0, 1)[:, None])
-        hair = hsv(_p(w, HAIR_HUE, 0.02, 0.14), torch.full((b,), 0.65), _p(w, HAIR_HUE, 0.15, 0.75, 1.5))
+        # black ... brown ... auburn ... blond, one coordinate
+        hair = hsv(_p(w, HAIR_HUE, 0.02, 0.13, 1.0), _p(w, HAIR_HUE, 0.45, 0.7, 1.0), _p(w, HAIR_HUE, 0.08, 0.88, 1.0))
         hair = torch.lerp(hair, torch.full_like(hair, 0.78), s["Old"][:, None] ** 1.5)  # greying
         vol = _p(w, HAIR_VOL, 0, 1)
 
         # background, with a vertical gradient
-        bg = hsv(_p(w, BG_HUE, 0, 1), torch.full((b,), 0.35), _p(w, BG_LIGHT, 0.45, 0.85))
+        bg = hsv(torch.remainder(0.55 + 0.3 * w[:, BG_HUE], 1.0), torch.full((b,), 0.35), _p(w, BG_LIGHT, 0.45, 0.85))
         img = bg[:, :, None, None] * (1 - 0.12 * y[:, None])
         if details is not None:  # out-of-domain: background texture
             tex = torch.sin(x * (20 + 40 * col(details[:, 0])) + y * 13 + 6.3 * col(details[:, 1]))
@@ -209,7 +210,7 @@ class SynthWorld:
 
         # hat (rare), with an out-of-domain logo
         hat = ellipse(x, y, cx, cy - fh * 1.0, fw * 1.25, torch.full_like(cx, 0.38), e) * step(col(cy - fh * 0.62) - y, e)
-        hat = hat * col(torch.sigmoid((w[:, HAT] - 1.5) * 3))
+        hat = hat * col(torch.sigmoid((w[:, HAT] - 1.0) * 3))  # about one face in six
         img, labels = paint(img, labels, hat, hsv(_p(w, CLOTH, 1, 0), torch.full((b,), 0.6), torch.full((b,), 0.6)), 18)
         if details is not None:
             logo = ellipse(x, y, cx + 0.2 * (col(details[:, 5]) - 0.5).squeeze(), cy - fh * 0.85, torch.full_like(cx, 0.05), torch.full_like(cx, 0.03), e)
