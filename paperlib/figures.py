@@ -67,12 +67,15 @@ def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, provenance: dic
 
 
 # ------------------------------------------------------------------ the paper's figures
-def _edit(setup, index: int, attribute: str, variants: tuple[str, ...]):
+def edit_face(setup, index: int, attribute: str, variants: Sequence = ("Diff-CAM", "Diff-CAM++"),
+              alpha: float = 20.0):
+    """Run the method on face ``index`` of a :class:`paperlib.evaluate.Setup` for ``attribute``
+    and keep every intermediate tensor (a :class:`paperlib.pipeline.BatchEdit`)."""
     from .pipeline import edit_variants
 
     source = setup.load_sources([index])
     parsing = setup.source_parsing([index], source) if setup.source_parsing else None
-    return edit_variants(setup.components, source, attribute, variants, parsing_source=parsing)
+    return edit_variants(setup.components, source, attribute, tuple(variants), alpha=alpha, parsing_source=parsing)
 
 
 def _mae(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -84,7 +87,7 @@ def figure2(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
     (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``."""
     panels, numbers = [], []
     for index, attribute in rows:
-        e = _edit(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
+        e = edit_face(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
         src, t = e.source[0], e.edited[0]
         panels.append([src, t, overlay_cam(src, e.masks["Diff-CAM"][0]), e.outputs["Diff-CAM"][0],
                        overlay_cam(src, e.masks["Diff-CAM++"][0]), e.outputs["Diff-CAM++"][0]])
@@ -109,7 +112,7 @@ def figure3(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
     variants = tuple(VARIANTS)
     panels, titles, numbers = [], [], []
     for index, attribute in rows:
-        e = _edit(setup, index, attribute, variants)
+        e = edit_face(setup, index, attribute, variants)
         src = e.source[0]
         panels.append([overlay_cam(src, e.masks[v][0]) for v in variants])
         panels.append([e.outputs[v][0] for v in variants])
@@ -128,7 +131,7 @@ def figure4(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
     does not have are drawn as "n/a" panels."""
     panels, numbers = [], []
     for index, attribute in rows:
-        e = _edit(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
+        e = edit_face(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
         baselines = {m: (setup.baselines[m](e.source, attribute)[0] if m in setup.baselines else None)
                      for m in ("e4e", "ReStyle")}
         panels.append([e.source[0], e.edited[0], baselines["e4e"], baselines["ReStyle"],

@@ -81,16 +81,20 @@ def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) ->
     return c.generate(w), c.generate(edited_latents(c, w, attribute, alpha))
 
 
+def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """The classifier's input ``[I', T]`` (B, 6, cam_size, cam_size), area-resized when needed."""
+    pair = torch.cat([reconstruction, edited], dim=1)
+    return F.interpolate(pair, size=c.cam_size, mode="area") if pair.shape[-1] != c.cam_size else pair
+
+
 def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
                       variants: tuple[Variant, ...] = ("Diff-CAM++",)) -> dict[Variant, torch.Tensor]:
     """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
     (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
     TTA setting share one forward/backward pass."""
     configs = [variant_config(v)[:3] for v in variants]
-    pair = torch.cat([reconstruction, edited], dim=1)
     size = edited.shape[-2:]
-    if pair.shape[-1] != c.cam_size:
-        pair = F.interpolate(pair, size=c.cam_size, mode="area")
+    pair = classifier_input(c, reconstruction, edited)
     maps = cam_variants(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute), configs)
     return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
 

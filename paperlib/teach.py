@@ -7,7 +7,6 @@ a figure or a small table, so the notebook stays a sequence of one-line calls.
 from __future__ import annotations
 
 import os
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,17 +15,9 @@ from .attributes import ATTRIBUTES
 from .cam import (activations_and_grads, first_component_projection, gradcam_plus_plus_alpha,
                   gradcam_plus_plus_weights, gradcam_weights, minmax_normalize, tta_views, weighted_activations,
                   cam_map, normalize_cam)
-from .figures import overlay_cam, panel_grid
+from .figures import edit_face, overlay_cam, panel_grid
 from .masks import segmentation_masks
-from .pipeline import BatchEdit, edit_variants
-
-
-def edit_face(setup, index: int, attribute: str, variants: Sequence = ("Diff-CAM", "Diff-CAM++"),
-              alpha: float = 20.0) -> BatchEdit:
-    """Run the method on face ``index`` for ``attribute`` and keep every intermediate tensor."""
-    source = setup.load_sources([index])
-    parsing = setup.source_parsing([index], source) if setup.source_parsing else None
-    return edit_variants(setup.components, source, attribute, tuple(variants), alpha=alpha, parsing_source=parsing)
+from .pipeline import BatchEdit, classifier_input
 
 
 def steps_figure(e: BatchEdit, attribute: str):
@@ -38,9 +29,7 @@ def steps_figure(e: BatchEdit, attribute: str):
 
 
 def _pair(setup, e: BatchEdit) -> torch.Tensor:
-    c = setup.components
-    pair = torch.cat([e.reconstruction, e.edited], dim=1)
-    return F.interpolate(pair, size=c.cam_size, mode="area") if pair.shape[-1] != c.cam_size else pair
+    return classifier_input(setup.components, e.reconstruction, e.edited)
 
 
 def differential_features_figure(setup, e: BatchEdit):
