@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 
 
@@ -33,3 +36,42 @@ def check_unit_range(name: str, x: torch.Tensor) -> None:
         raise ValueError(
             f"{name}: expected values in [0, 1], got [{x.min().item():.4g}, {x.max().item():.4g}]"
         )
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """``value`` must be an integer >= ``minimum`` (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` must be an integer >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def check_device(device) -> torch.device:
+    """A torch device that exists on this machine (``cuda`` only when CUDA is available)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available; use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device: {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device: {device!r} requested but MPS is not available; use --device cpu")
+    return dev
+
+
+def check_readable_folder(name: str, path) -> Path:
+    """``path`` must be a folder this process can list."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"{name}: {folder} is not a folder")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise ValueError(f"{name}: {folder} is not readable (permissions)")
+    return folder

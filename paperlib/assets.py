@@ -5,8 +5,9 @@ Each :class:`Asset` says where a file comes from (Google Drive id and/or URLs), 
 which its sha256 is recorded), who made it and under which license, and which step of the
 paper needs it. Nothing is ever downloaded implicitly: ``python -m paperlib download NAME``
 (:func:`paperlib.download.download`) fetches and verifies a file into the cache, and
-:func:`asset_path` returns the verified cached file or raises a one-line
+:func:`paperlib.download.asset_path` returns the verified cached file or raises a one-line
 :class:`FileNotFoundError` that gives the command to run and where to put the file by hand.
+This module is the registry and the cache's bookkeeping only: it imports nothing of paperlib.
 
 The cache is ``$PAPERLIB_HOME`` (default ``~/.cache/paperlib``)::
 
@@ -324,30 +325,6 @@ def record_matches(name: str) -> dict | None:
     return rec
 
 
-# ------------------------------------------------------------------------------- asset_path
-def asset_path(name: str) -> Path:
-    """The verified cached file of asset ``name`` (used by :func:`paperlib.models.load`).
-
-    A file present but not yet verified (placed by hand, or changed since) is verified now,
-    without network; one that fails is moved to ``$PAPERLIB_HOME/rejected/`` and
-    :class:`VerificationError` is raised. A missing file raises a one-line FileNotFoundError
-    with the ``python -m paperlib download NAME`` command and the offline placement path.
-    For ``celeba-hq`` this is :func:`celeba_hq_root`.
-    """
-    asset = get(name)
-    if asset.kind == "dataset":
-        return celeba_hq_root()
-    path = cache_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{name}: {resolve(name).filename} is not in the paperlib cache; run `{download_command(name)}` "
-            f"(offline: {placement_hint(name)})")
-    if record_matches(name) is None:
-        from .download import verify_cached  # heavy imports only when needed
-        verify_cached(resolve(name).name)
-    return path
-
-
 # --------------------------------------------------------------------------------- CelebA-HQ
 _INDEX = re.compile(r"^0*(\d+)$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -387,79 +364,3 @@ def celeba_hq_images(n: int = CELEBA_HQ_N, root: str | Path | None = None) -> li
         missing = next(i for i in range(n) if i not in indexed)
         raise FileNotFoundError(f"celeba-hq: {folder} lacks image index {missing}; expected indices 0..{n - 1}")
     return [indexed[i] for i in first]
-
-
-# ----------------------------------------------------------------------------------- doctor
-def _versions() -> list[str]:
-    import platform
-    from importlib import metadata
-
-    lines = [f"Python {platform.python_version()} ({platform.system()} {platform.machine()})"]
-    try:
-        import torch
-        cuda = (f"CUDA {torch.version.cuda} available: {torch.cuda.get_device_name(0)}"
-                if torch.cuda.is_available() else f"CUDA not available (torch built for CUDA {torch.version.cuda})")
-        lines.append(f"torch {torch.__version__}; {cuda}")
-    except Exception as err:  # a broken torch install is exactly what doctor should report
-        lines.append(f"torch: cannot import ({type(err).__name__}: {err})")
-    pkgs = []
-    for pkg in ("torchvision", "lpips", "pytorch-fid", "gdown"):
-        try:
-            pkgs.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pkgs.append(f"{pkg} MISSING")
-    lines.append(", ".join(pkgs))
-    return lines
-
-
-def asset_state(name: str, verify: bool = False, celeba_root: str | Path | None = None) -> tuple[bool, str]:
-    """(ready, one-line description) of asset ``name`` for ``doctor``.
-
-    With ``verify`` a present file is verified again (reading it through; no network).
-    """
-    asset = get(name)
-    if asset.kind == "dataset":
-        try:
-            images = celeba_hq_images(CELEBA_HQ_N, celeba_root)
-        except FileNotFoundError as err:
-            return False, str(err).removeprefix("celeba-hq: ")
-        return True, f"{len(images)} images from {images[0].parent} (indices 0..{CELEBA_HQ_N - 1})"
-    target = resolve(name)
-    path = home() / target.file
-    alias = f" (inside {target.name})" if asset.alias_of else ""
-    if not path.is_file():
-        return False, f"missing{alias}: get it with `{download_command(name)}` (offline: {placement_hint(name)})"
-    if verify or record_matches(name) is None:
-        if not verify:
-            return False, (f"present but not verified{alias}: run `{download_command(name)}` "
-                           "(verifies the cached file, no network)")
-        from .download import verify_cached
-        try:
-            verify_cached(target.name, force=True)
-        except (VerificationError, OSError) as err:
-            return False, f"REJECTED: {err}"
-    rec = record_matches(name)
-    how = rec.get("verified", "?") if rec else "?"
-    return True, f"ok{alias}: {path} ({how}; sha256 {rec['sha256'][:16]}...)"
-
-
-def doctor(verify: bool = False, celeba_root: str | Path | None = None) -> tuple[bool, list[str]]:
-    """The ``doctor`` report: (can the ``paper`` profile run, lines to print)."""
-    lines = _versions()
-    lines.append(f"cache: {home()} (set {HOME_ENV} to move it); offline: {'yes' if offline() else 'no'} ({OFFLINE_ENV})")
-    if os.environ.get(MIRROR_ENV):
-        lines.append(f"mirror: {os.environ[MIRROR_ENV]} ({MIRROR_ENV})")
-    lines.append("assets of the paper profile:")
-    missing = []
-    width = max(map(len, ASSETS))
-    for name in ASSETS:
-        ready, text = asset_state(name, verify=verify, celeba_root=celeba_root)
-        if not ready:
-            missing.append(name)
-        lines.append(f"  [{'ok' if ready else '--'}] {name:<{width}}  {text}")
-    if missing:
-        lines.append(f"the paper profile can run: no ({len(missing)} of {len(ASSETS)} assets not ready: "
-                     f"{', '.join(missing)}); get every download with `python -m paperlib download --all`")
-    else:
-        lines.append("the paper profile can run: yes")
-    return not missing, lines

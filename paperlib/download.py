@@ -305,18 +305,49 @@ def download(name: str, *, quiet: bool = False, retries: int = 2, from_file: str
     return _fetch(asset, quiet, retries)
 
 
+# ------------------------------------------------------------------------- the verified cache
+def asset_path(name: str) -> Path:
+    """The verified cached file of asset ``name`` (what :func:`load_network` loads).
+
+    A file present but not yet verified (placed by hand, or changed since) is verified now,
+    without network; one that fails is moved to ``$PAPERLIB_HOME/rejected/`` and
+    :class:`VerificationError` is raised. A missing file raises a one-line FileNotFoundError
+    with the ``python -m paperlib download NAME`` command and the offline placement path.
+    For ``celeba-hq`` this is :func:`celeba_hq_root`.
+    """
+    asset = _assets.get(name)
+    if asset.kind == "dataset":
+        return _assets.celeba_hq_root()
+    path = _assets.cache_path(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{name}: {_assets.resolve(name).filename} is not in the paperlib cache; run "
+            f"`{_assets.download_command(name)}` (offline: {_assets.placement_hint(name)})")
+    if _assets.record_matches(name) is None:
+        verify_cached(_assets.resolve(name).name)
+    return path
+
+
+def load_network(name: str):
+    """Network ``name`` (:data:`paperlib.models.REGISTRY`) with its official weights from the
+    verified cache (:func:`asset_path`); a missing file raises with the download command."""
+    from .models import load
+
+    return load(name, asset_path(name))
+
+
 def torch_hub_file(name: str) -> Path:
     """Make sure torch.hub finds asset ``name`` (``fid-inception``, ``lpips-alexnet``) offline.
 
     Call before building ``lpips.LPIPS(net="alex")`` or pytorch-fid's ``InceptionV3``: they load
     these weights through ``torch.hub.load_state_dict_from_url``, which uses the file in
     ``torch.hub.get_dir()/checkpoints`` when present. Returns that path; raises like
-    :func:`paperlib.assets.asset_path` when the asset is not cached.
+    :func:`asset_path` when the asset is not cached.
     """
     asset = _assets.resolve(name)
     if not asset.torch_hub:
         raise ValueError(f"name: {name!r} is not loaded through torch.hub")
-    dest = _assets.asset_path(name)
+    dest = asset_path(name)
     _link_into_hub(asset, dest)
     return hub_path(asset)
 

@@ -69,7 +69,7 @@ def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, provenance: dic
 # ------------------------------------------------------------------ the paper's figures
 def edit_face(setup, index: int, attribute: str, variants: Sequence = ("Diff-CAM", "Diff-CAM++"),
               alpha: float = 20.0):
-    """Run the method on face ``index`` of a :class:`paperlib.evaluate.Setup` for ``attribute``
+    """Run the method on face ``index`` of a :class:`paperlib.profiles.Setup` for ``attribute``
     and keep every intermediate tensor (a :class:`paperlib.pipeline.BatchEdit`)."""
     from .pipeline import edit_variants
 

@@ -8,28 +8,19 @@ Every notebook takes the same papermill parameters (``profile``, ``device``, ``s
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Sequence
 
+from . import profiles
+from ._checks import check_device, check_int, check_positive_int
 from .attributes import check_attribute
-
-#: Smoke runs (CI): tiny faces, few images, few training steps, everything under runs/smoke/.
-SMOKE_SIZE = 64
-SIZE = 128
-
-
-def _run_name(kind: str, profile: str, seed: int, steps: int | None) -> str:
-    from .train import PROFILE_DEFAULTS
-
-    default = seed == 0 and steps in (None, PROFILE_DEFAULTS[profile]["steps"])
-    return f"{kind}-{profile}" if default else f"{kind}-{profile}-seed{seed}-steps{steps}"
-
+from .profiles import check_profile
+from .profiles.base import run_dir
+from .provenance import record
 
 def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None) -> Path:
-    """Where the trained differential classifier of a profile lives: ``runs/diffnet-<profile>`` for
-    the default seed and steps, ``runs/diffnet-<profile>-seed<S>-steps<N>`` otherwise."""
-    return Path("runs/smoke" if smoke else "runs") / _run_name("diffnet", profile, seed, steps)
+    """Where the trained differential classifier of a profile lives (:func:`paperlib.profiles.base.run_dir`)."""
+    return run_dir("diffnet", profile, seed, steps, smoke)
 
 
 def figures_dir(profile: str, out_dir: str = "", smoke: bool = False) -> Path:
@@ -39,14 +30,20 @@ def figures_dir(profile: str, out_dir: str = "", smoke: bool = False) -> Path:
     return Path("runs/smoke/figures" if smoke else "figures") / profile
 
 
-def check_parameters(profile: str, attributes: Sequence[str], n_images: int) -> None:
-    """One-line errors for bad notebook parameters."""
-    if profile not in ("synthetic", "paper"):
-        raise ValueError(f"profile: expected 'synthetic' or 'paper', got {profile!r}")
+def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, device: str = "cpu", seed: int = 0,
+                     steps: int | None = None) -> None:
+    """One-line errors for bad notebook parameters, before any work."""
+    check_profile(profile)
+    if isinstance(attributes, str) or not attributes:
+        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
     for a in attributes:
         check_attribute(a)
-    if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 1:
-        raise ValueError(f"n_images: expected a positive integer, got {n_images!r}")
+    check_positive_int("n_images", n_images)
+    check_int("seed", seed, 0)
+    if steps is not None:
+        check_positive_int("steps", steps)
+    check_device(device)
+    profiles.check(profile, n_images=n_images, device=device, need_assets=False)
 
 
 def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0, device: str = "cpu",
@@ -55,17 +52,8 @@ def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0
 
     The paper profile evaluates EOGI's released ``diff_cam_weight.pt``; training one of its own
     needs a folder of face images (``data``). Without it this returns None and says so."""
-    from .train import PROFILE_DEFAULTS, TrainConfig, pair_source_for, train
-
-    if profile == "paper" and not data:
-        print("paper profile: the evaluation uses EOGI's released classifier (asset eogi-diffcam); "
-              "pass data=DIR (face images to invert) to train one with the paper's recipe")
-        return None
-    d = PROFILE_DEFAULTS[profile]
-    size = SMOKE_SIZE if smoke and profile == "synthetic" else d["size"]
-    config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device,
-                         out_dir=str(classifier_dir(profile, smoke, seed, steps)))
-    return train(config, pair_source_for(profile, size=size, seed=seed, data=data, device=device), progress=progress)
+    return profiles.train_classifier(profile, steps=steps, seed=seed, device=device, smoke=smoke, data=data,
+                                     progress=progress)
 
 
 def training_curves(result):
@@ -93,17 +81,12 @@ def training_curves(result):
 
 def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
           steps: int = 200, celeba_root: str | None = None):
-    """The :class:`paperlib.evaluate.Setup` of a profile: SynthFace with the trained classifier
-    (trained first when missing), or the official networks on CelebA-HQ."""
-    if profile == "paper":
-        from .paper import evaluation_setup
-        return evaluation_setup(n_images, device=device, celeba_root=celeba_root)
-    from .evaluate import synthetic_setup
-
-    path = classifier_dir(profile, smoke, seed, steps) / "diffnet.pt"
-    if not path.is_file():
-        train_classifier(profile, steps=steps, seed=seed, smoke=smoke)
-    return synthetic_setup(n_images, seed=seed, size=SMOKE_SIZE if smoke else SIZE, classifier_path=path)
+    """The :class:`paperlib.profiles.Setup` of a profile (:func:`paperlib.profiles.get`): SynthFace
+    with the trained classifier (trained first when missing), or the official networks on CelebA-HQ."""
+    options = {"n_images": n_images, "seed": seed, "device": device, "smoke": smoke, "steps": steps}
+    if celeba_root is not None:
+        options["celeba_root"] = celeba_root
+    return profiles.get(profile, **options)
 
 
 def rows_for(attributes: Sequence[str], n_rows: int, first_face: int = 0) -> list[tuple[int, str]]:
@@ -113,10 +96,9 @@ def rows_for(attributes: Sequence[str], n_rows: int, first_face: int = 0) -> lis
 
 def provenance(notebook: str, **params) -> dict:
     """Git commit, versions and the notebook's parameters (stored in figure metadata and sidecars)."""
-    from .evaluate import git_info, versions
-
-    return {"notebook": notebook, "git": git_info(), "versions": versions(), "parameters": params,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    prov = record(notebook=notebook, parameters=params)
+    prov["created"] = prov.pop("date")
+    return prov
 
 
 def save(fig, name: str, out_dir: Path, prov: dict) -> list[Path]:
@@ -152,7 +134,7 @@ def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False,
 
     from .evaluate import evaluate
 
-    eval_dir = Path("runs/smoke" if smoke else "runs") / _run_name("eval", setup.profile, seed, steps)
+    eval_dir = run_dir("eval", setup.profile, seed, steps, smoke)
     result = evaluate(setup, eval_dir, attributes=tuple(attributes), progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in result.files:
@@ -175,5 +157,5 @@ def table_numbers(result) -> dict:
     ours = {metric: {f"{r['attribute']}/{r['method']}": r["mean"] for r in rows if r["mean"] is not None}
             for metric, rows in result.rows.items()}
     status = {metric: sorted({r["status"] for r in rows}) for metric, rows in result.rows.items()}
-    loc = {r["variant"]: r["iou"] for r in (result.localization or []) if r["attribute"] == "all"}
+    loc = {r["variant"]: r["iou"] for r in (result.ground_truth or []) if r["attribute"] == "all"}
     return {"ours": ours, "status": status, "localization_iou": loc, "timings": result.timings}

@@ -7,9 +7,7 @@ into ``notebooks/``; figures, tables and JSON sidecars go to ``figures/<profile>
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +29,21 @@ class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook, the cell and the error."""
 
 
+def _kernel_manager_class():
+    """A Jupyter kernel manager that talks to its kernel over IPC sockets (Unix domain sockets)
+    instead of local TCP: nothing listens on a port, and the kernel prints no 'running over TCP
+    without encryption' warning into every run. Windows has no IPC transport: TCP there."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            if os.name != "nt":
+                kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
     """Execute ``notebooks/<name>.ipynb`` with ``parameters``; the executed copy goes to ``runs_dir``."""
     import papermill as pm
@@ -41,7 +54,8 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
     os.environ["PAPERLIB_HEADLESS"] = "1"  # the kernel inherits it: widget cells also draw a static image
     try:
         pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters=parameters,
-                            kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()))
+                            kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()),
+                            kernel_manager_class=_kernel_manager_class())
     except pm.PapermillExecutionError as err:
         raise NotebookFailed(f"{name}: cell {err.exec_count} raised {err.ename}: {err.evalue} "
                              f"(executed copy: {out})") from None
@@ -55,12 +69,21 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
 
 def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = False, out_dir: str = "",
               notebooks: tuple[str, ...] = NOTEBOOKS, seed: int = 0) -> dict:
-    """Run the notebooks in order; returns ``{notebook: seconds}``. Prints one line per notebook."""
+    """Run the notebooks in order; returns ``{notebook: seconds}``. Prints one line per notebook.
+
+    Every argument is checked first (profile, device, notebooks; the paper profile's assets and
+    CelebA-HQ folder), so a bad one stops the run before any notebook starts."""
+    from . import profiles
+    from ._checks import check_device
     from .notebook import figures_dir
 
+    profiles.check_profile(profile)
+    unknown = [n for n in notebooks if n not in NOTEBOOKS]
+    if unknown:
+        raise ValueError(f"notebooks: unknown {', '.join(map(repr, unknown))}; expected some of {', '.join(NOTEBOOKS)}")
     if profile == "paper":
-        from .paper import evaluation_assets, require_assets
-        require_assets(evaluation_assets(), need_celeba=True)  # stops before any work
+        profiles.check(profile)  # every asset and the CelebA-HQ folder; stops before any work
+    check_device(device)
     runs_dir = Path("runs/smoke" if smoke else "runs") / profile
     times = {}
     for i, name in enumerate(notebooks, 1):
@@ -76,26 +99,3 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     print(f"reproduce --profile {profile}: {len(notebooks)} notebooks in {sum(times.values()):.0f} s; "
           f"executed notebooks in {runs_dir}/, {len(produced)} files in {out}/: {', '.join(produced)}")
     return times
-
-
-def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
-    """Register ``reproduce`` on an ``argparse`` subparsers object."""
-    p = subparsers.add_parser("reproduce", help="run every notebook of a profile end to end (papermill)")
-    p.add_argument("--profile", choices=("synthetic", "paper"), default="synthetic")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda for paper, cpu for synthetic)")
-    p.add_argument("--smoke", action="store_true", help="tiny sizes (what CI runs); outputs under runs/smoke/")
-    p.add_argument("--out-dir", default="", help="figures/tables/sidecars folder (default figures/<profile>)")
-    p.add_argument("--only", nargs="+", choices=NOTEBOOKS, help="run only these notebooks")
-    p.set_defaults(func=_command)
-    return p
-
-
-def _command(args: argparse.Namespace) -> int:
-    device = args.device or ("cuda" if args.profile == "paper" else "cpu")
-    try:
-        reproduce(args.profile, device=device, smoke=args.smoke, out_dir=args.out_dir,
-                  notebooks=tuple(args.only) if args.only else NOTEBOOKS)
-    except (NotebookFailed, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0

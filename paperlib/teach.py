@@ -1,6 +1,6 @@
 """The teaching walkthrough: the method step by step on one face, and a widget explorer.
 
-Each function takes an evaluation :class:`paperlib.evaluate.Setup` (either profile) and returns
+Each function takes an evaluation :class:`paperlib.profiles.Setup` (either profile) and returns
 a figure or a small table, so the notebook stays a sequence of one-line calls.
 """
 

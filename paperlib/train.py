@@ -7,10 +7,9 @@ the paper). EOGI's trainer uses ``CosineAnnealingWarmRestarts(T_0=max_steps)``, 
 run equals the ``CosineAnnealingLR(T_max=steps, eta_min=1e-7)`` used here.
 
 Where the pairs come from is a :class:`PairSource`: anything with
-``sample_pairs(generator, batch) -> (x (B, 6, H, W) in [-1, 1], labels (B,) long)``. The
-synthetic world (``paperlib.synth.pair_source``) and the paper profile
-(:class:`LatentEditPairs`: pSp inversion of real faces + StyleGAN2 + EOGI's directions) each
-provide one. A source must draw all its randomness from the ``generator`` it is given (or from
+``sample_pairs(generator, batch) -> (x (B, 6, H, W) in [-1, 1], labels (B,) long)``. Each
+profile provides one (:func:`paperlib.profiles.pair_source`: the synthetic world, or for the
+paper pSp inversion of real faces + StyleGAN2 + EOGI's directions); this module knows none. A source must draw all its randomness from the ``generator`` it is given (or from
 torch's global RNG, which checkpoints also save); then training is a pure function of the seed.
 
 Determinism: everything is seeded from ``TrainConfig.seed`` (model init through torch's global
@@ -25,7 +24,6 @@ accuracy, steps, wall time, config, versions).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -35,15 +33,18 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import check_device, check_int
 from .attributes import ATTRIBUTES, CLASS_INDEX
 from .diffnet import ARCHS, DiffNet
+from .locks import folder_lock
+from .provenance import record
 
 CHECKPOINT_NAME = "checkpoint.pt"
 WEIGHTS_NAME = "diffnet.pt"
@@ -54,13 +55,6 @@ HELDOUT_SEED_OFFSET = 1_000_003
 RUNNING_WINDOW = 50
 #: Config fields that change the trained weights; a checkpoint resumes only if they all match.
 _RUN_FIELDS = ("steps", "batch", "lr", "lr_min", "betas", "seed", "arch", "n_classes")
-
-#: Per-profile defaults of the ``train`` command (pair image size, architecture, steps).
-PROFILE_DEFAULTS: dict[str, dict] = {
-    "synthetic": {"size": 128, "arch": "resnet18", "steps": 200},
-    "paper": {"size": 256, "arch": "resnet101", "steps": 3500},
-}
-
 
 @runtime_checkable
 class PairSource(Protocol):
@@ -100,9 +94,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "checkpoint_every", "eval_batches"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("seed", self.seed, 0)
-        _check_int("n_classes", self.n_classes, 2)
+            check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
+        check_int("n_classes", self.n_classes, 2)
         for name in ("lr", "lr_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -130,11 +124,6 @@ class TrainConfig:
         d["betas"] = list(self.betas)
         d["out_dir"] = str(self.out_dir)
         return d
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
 
 
 @dataclass
@@ -230,13 +219,6 @@ def _check_batch(x, y, batch: int, n_classes: int, source) -> tuple[torch.Tensor
     return x, y
 
 
-def _resolve_device(device: str) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: {device!r} requested but CUDA is not available; use --device cpu")
-    return dev
-
-
 # ---------------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate_accuracy(model: nn.Module, source: PairSource, generator: torch.Generator, n_batches: int,
@@ -246,8 +228,8 @@ def evaluate_accuracy(model: nn.Module, source: PairSource, generator: torch.Gen
     The model is evaluated in eval mode (batch-norm running statistics) and put back in the
     mode it was in.
     """
-    _check_int("n_batches", n_batches, 1)
-    _check_int("batch", batch, 1)
+    check_int("n_batches", n_batches, 1)
+    check_int("batch", batch, 1)
     device = next(model.parameters()).device
     n_classes = model.fc.out_features if hasattr(model, "fc") else None
     was_training = model.training
@@ -304,12 +286,18 @@ def train(config: TrainConfig, source: PairSource, *, heldout_source: PairSource
                          f"got {type(source).__name__}")
     if heldout_source is not None and not callable(getattr(heldout_source, "sample_pairs", None)):
         raise ValueError(f"heldout_source: expected a PairSource, got {type(heldout_source).__name__}")
-    device = _resolve_device(config.device)
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / CHECKPOINT_NAME
+    device = check_device(config.device)
+    with folder_lock(config.out_dir, "training"):
+        return _train(config, source, heldout_source, resume, progress, device)
 
+
+def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource | None, resume: bool, progress: bool,
+           device: torch.device) -> TrainResult:
+    """The body of :func:`train`, run while holding the run folder's lock."""
     from tqdm.auto import tqdm
+
+    out_dir = Path(config.out_dir)
+    ckpt_path = out_dir / CHECKPOINT_NAME
 
     ckpt = _load_checkpoint(ckpt_path, config) if resume and ckpt_path.is_file() else None
     with _deterministic(device):
@@ -376,7 +364,6 @@ def train(config: TrainConfig, source: PairSource, *, heldout_source: PairSource
     weights_path = out_dir / WEIGHTS_NAME
     sidecar_path = out_dir / SIDECAR_NAME
     _atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights_path)
-    from . import __version__
     sidecar = {
         "heldout_accuracy": accuracy,
         "heldout_pairs": config.eval_batches * config.batch,
@@ -392,8 +379,8 @@ def train(config: TrainConfig, source: PairSource, *, heldout_source: PairSource
         "source": type(source).__name__,
         "device": str(device),
         "torch": torch.__version__,
-        "paperlib": __version__,
         "weights": WEIGHTS_NAME,
+        "provenance": record(),
     }
     _atomic_write_text(json.dumps(sidecar, indent=2) + "\n", sidecar_path)
     return TrainResult(model=model.eval(), heldout_accuracy=accuracy, steps=config.steps, wall_time_s=wall,
@@ -401,188 +388,5 @@ def train(config: TrainConfig, source: PairSource, *, heldout_source: PairSource
                        accuracies=accuracies, lrs=lrs, resumed_from=resumed_from)
 
 
-# --------------------------------------------------------------------------- the paper profile
-class LatentEditPairs:
-    """The paper's pairs: real faces inverted by pSp, ``I' = G(w)``, ``T = G(w + alpha n_k)``.
-
-    As in EOGI's trainer: an image (read, area-resized to 256, in [-1, 1]) is encoded to
-    ``w`` (W+, 18 x 512), the class ``k`` is drawn uniformly, and both images come from the
-    StyleGAN2 decoder (fresh noise per call, torch's global RNG) average-pooled to ``size``.
-
-    ``psp``: :class:`paperlib.models.psp.PSP` (``invert(x)`` gives ``E(x) + latent_avg``;
-    a module without ``invert`` is used as ``encoder(x) + latent_avg``), whose ``decoder`` is
-    the StyleGAN2 generator, called as ``decoder([w], input_is_latent=True)`` (fresh noise).
-    ``directions``: (K, 18, 512), row ``k`` the direction of class ``k`` (see :func:`load_directions`).
-    ``images``: paths of the face images (FFHQ, as EOGI trains on).
-    """
-
-    def __init__(self, psp: nn.Module, directions: torch.Tensor, images: Sequence[str | Path], *,
-                 alpha: float = 20.0, size: int = 256, device: str | torch.device = "cpu") -> None:
-        if not isinstance(directions, torch.Tensor) or directions.ndim != 3:
-            raise ValueError(f"directions: expected a (K, n_latent, 512) tensor, got "
-                             f"{tuple(directions.shape) if isinstance(directions, torch.Tensor) else type(directions).__name__}")
-        if len(images) == 0:
-            raise ValueError("images: expected at least one face image path, got none")
-        _check_int("size", size, 8)
-        self.device = torch.device(device)
-        self.psp = psp.to(self.device).eval()
-        self.directions = directions.to(self.device, torch.float32)
-        self.images = [Path(p) for p in images]
-        self.alpha = float(alpha)
-        self.size = size
-
-    def _read(self, path: Path) -> torch.Tensor:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.float32)
-        img = torch.from_numpy(arr).permute(2, 0, 1).div(127.5).sub(1)
-        return F.interpolate(img[None], size=(256, 256), mode="area")[0]
-
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        if hasattr(self.psp, "invert"):
-            return self.psp.invert(x)
-        return self.psp.encoder(x) + self.psp.latent_avg
-
-    def _decode(self, w: torch.Tensor) -> torch.Tensor:
-        img, _ = self.psp.decoder([w], input_is_latent=True)
-        return F.adaptive_avg_pool2d(img, self.size)
-
-    @torch.no_grad()
-    def sample_pairs(self, generator: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(len(self.images), (batch,), generator=generator)
-        labels = torch.randint(len(self.directions), (batch,), generator=generator)
-        x = torch.stack([self._read(self.images[i]) for i in idx.tolist()]).to(self.device)
-        w = self._encode(x)
-        edited = w + self.alpha * self.directions[labels.to(self.device)]
-        pair = torch.cat([self._decode(w), self._decode(edited)], 1).clamp(-1, 1)
-        return pair.cpu(), labels
-
-
-def direction_asset(name: str) -> str:
-    """The asset name of EOGI's direction for attribute ``name`` (``Bushy_Eyebrows`` -> ``eogi-direction-bushy-eyebrows``)."""
-    return "eogi-direction-" + name.lower().replace("_", "-")
-
-
-def load_directions(folder: str | Path | None = None, names: Sequence[str] = ATTRIBUTES) -> torch.Tensor:
-    """EOGI's direction files ``<name>.npy`` as a (K, 18, 512) tensor in class-index order.
-
-    ``folder``: a folder holding ``<name>.npy`` for every name (EOGI's ``directions/``); None
-    reads the verified files of the ``eogi-direction-*`` assets from the paperlib cache. Each
-    direction is normalised to unit Frobenius norm over the whole array, as EOGI's trainer does
-    before ``w + 20 n``. Row ``k`` is the class of index ``k`` (alphabetical order).
-    """
-    ordered = sorted(names)
-    if folder is None:
-        from .assets import asset_path
-
-        paths, missing = {}, []
-        for n in ordered:
-            try:
-                paths[n] = asset_path(direction_asset(n))
-            except FileNotFoundError:
-                missing.append(direction_asset(n))
-        if missing:
-            raise FileNotFoundError(f"directions: not in the paperlib cache; run `python -m paperlib download "
-                                    f"{' '.join(missing)}` or pass a folder of EOGI's <attribute>.npy files")
-    else:
-        folder = Path(folder)
-        paths = {n: folder / f"{n}.npy" for n in ordered}
-        missing = [f"{n}.npy" for n in ordered if not paths[n].is_file()]
-        if missing:
-            raise FileNotFoundError(f"directions: {folder} lacks {', '.join(missing)} (EOGI's directions/ folder)")
-    out = []
-    for n in ordered:
-        d = torch.from_numpy(np.load(paths[n])).float().reshape(-1, 512)
-        out.append(d / d.norm())
-    return torch.stack(out)
-
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def pair_source_for(profile: str, *, size: int | None = None, seed: int = 0, data: str | Path | None = None,
-                    directions: str | Path | None = None, device: str = "cpu") -> PairSource:
-    """The :class:`PairSource` of a profile.
-
-    ``"synthetic"``: ``paperlib.synth.pair_source(size=..., seed=...)`` (imported lazily).
-    ``"paper"``: :class:`LatentEditPairs` from the official pSp FFHQ encoder (which bundles the
-    StyleGAN2 FFHQ generator, asset ``psp-ffhq-encode``), EOGI's 7 directions (the
-    ``eogi-direction-*`` assets, or the folder ``directions``) and a folder of face images to
-    invert (``data``; EOGI trains on FFHQ). Raises one FileNotFoundError listing every missing
-    input and how to get it.
-    """
-    if profile not in PROFILE_DEFAULTS:
-        raise ValueError(f"profile: unknown profile {profile!r}; expected one of {', '.join(PROFILE_DEFAULTS)}")
-    size = PROFILE_DEFAULTS[profile]["size"] if size is None else size
-    if profile == "synthetic":
-        from . import synth
-
-        return synth.pair_source(size=size, seed=seed)
-
-    problems, psp, dirs, images = [], None, None, []
-    try:
-        from .models import load
-
-        psp = load("psp-ffhq-encode")
-    except (FileNotFoundError, ModuleNotFoundError) as err:
-        problems.append(f"the pSp/StyleGAN2 weights psp_ffhq_encode.pt (run `python -m paperlib download "
-                        f"psp-ffhq-encode`; {err})")
-    try:
-        dirs = load_directions(directions)
-    except (FileNotFoundError, ModuleNotFoundError) as err:
-        problems.append(f"EOGI's 7 attribute directions ({err}; or --directions DIR)")
-    if data is not None and Path(data).is_dir():
-        images = sorted(p for p in Path(data).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        problems.append("face images to invert (--data DIR of FFHQ .png/.jpg files"
-                        + (f"; none found in {data}" if data is not None else "") + ")")
-    if problems:
-        raise FileNotFoundError("profile 'paper': the paper pair source needs " + "; ".join(problems))
-    return LatentEditPairs(psp, dirs, images, size=size, device=device)
-
-
-# ------------------------------------------------------------------------------------------ CLI
-def add_train_cli(subparsers) -> argparse.ArgumentParser:
-    """Register the ``train`` subcommand on an ``argparse`` subparsers object."""
-    p = subparsers.add_parser("train", help="train the differential classifier (DiffNet) of a profile",
-                              description="Train EOGI's differential classifier with the paper's recipe "
-                                          "(Adam 1e-4 cosine to 1e-7, batch 20); resumes from out/checkpoint.pt.")
-    p.add_argument("--profile", choices=tuple(PROFILE_DEFAULTS), default="synthetic")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: synthetic "
-                   f"{PROFILE_DEFAULTS['synthetic']['steps']}, paper {PROFILE_DEFAULTS['paper']['steps']})")
-    p.add_argument("--out", default=None, help="output directory (default: runs/diffnet-PROFILE)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    p.add_argument("--arch", choices=tuple(ARCHS), default=None,
-                   help="ResNet depth (default: synthetic resnet18, paper resnet101)")
-    p.add_argument("--size", type=int, default=None, help="pair image size (default: synthetic 128, paper 256)")
-    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
-    p.add_argument("--data", default=None, help="paper profile: folder of face images to invert")
-    p.add_argument("--directions", default=None,
-                   help="paper profile: folder of EOGI's <attribute>.npy directions (default: the cached assets)")
-    p.set_defaults(func=_train_command)
-    return p
-
-
-def _train_command(args: argparse.Namespace) -> int:
-    defaults = PROFILE_DEFAULTS[args.profile]
-    # the synthetic profile is a CPU world (deterministic there); the paper profile wants CUDA
-    device = args.device or ("cuda" if args.profile == "paper" and torch.cuda.is_available() else "cpu")
-    try:
-        config = TrainConfig(steps=defaults["steps"] if args.steps is None else args.steps, seed=args.seed,
-                             arch=args.arch or defaults["arch"], device=device,
-                             out_dir=args.out or f"runs/diffnet-{args.profile}")
-        source = pair_source_for(args.profile, size=args.size, seed=args.seed, data=args.data,
-                                 directions=args.directions, device=device)
-        result = train(config, source, resume=not args.fresh)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"trained {config.arch} for {result.steps} steps in {result.wall_time_s:.0f} s; held-out accuracy "
-          f"{result.heldout_accuracy:.3f}; weights {result.weights_path}, summary {result.sidecar_path}")
-    return 0
-
-
 __all__ = ["PairSource", "TrainConfig", "TrainResult", "train", "evaluate_accuracy", "heldout_generator",
-           "LatentEditPairs", "load_directions", "direction_asset", "pair_source_for", "add_train_cli", "PROFILE_DEFAULTS"]
+           "CHECKPOINT_NAME", "WEIGHTS_NAME", "SIDECAR_NAME"]

@@ -16,9 +16,9 @@ import torch
 
 from paperlib import assets, models
 from paperlib.__main__ import main
-from paperlib.assets import ASSETS, OfflineError, VerificationError, asset_path
+from paperlib.assets import ASSETS, OfflineError, VerificationError
 from paperlib.diffnet import DiffNet
-from paperlib.download import DownloadFailed, download, partial_files, torch_hub_file
+from paperlib.download import DownloadFailed, asset_path, download, load_network, partial_files, torch_hub_file
 
 QUOTA_PAGE = (b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>"
               b"<p class=\"uc-error-subcaption\">Too many users have viewed or downloaded this file recently."
@@ -309,7 +309,7 @@ def test_checkpoint_without_hash_is_verified_by_loading(env, small_diffcam, caps
            f"verified: loads strictly as DiffNet; sha256 {digest}" in out
     assert f"eogi-diffcam: no full sha256 is published; recorded {digest} in {assets.home() / 'hashes.json'}" in out
     assert assets.read_records()["eogi-diffcam"]["sha256"] == digest
-    net = models.load("eogi-diffcam")  # through asset_path
+    net = load_network("eogi-diffcam")  # through asset_path
     assert torch.equal(net.state_dict()["fc.weight"], sd["fc.weight"])
 
 

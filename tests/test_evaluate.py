@@ -10,8 +10,11 @@ import torch
 
 from paperlib.attributes import TABLE_ATTRIBUTES
 from paperlib.diffnet import DiffNet
-from paperlib.evaluate import (ALL_METHODS, MASK_METHODS, SYNTHETIC_NA, compute_batch, evaluate, load_png,
-                               synthetic_setup, to_uint8)
+from paperlib.cache import load_png, to_uint8
+from paperlib.evaluate import compute_batch, evaluate
+from paperlib.methods import ALL_METHODS, MASK_METHODS
+from paperlib.profiles.synthetic import NA as SYNTHETIC_NA
+from paperlib.profiles.synthetic import setup as synthetic_setup
 from paperlib.metrics import FIDMetric, LPIPSMetric, available_metrics, mae
 from paperlib.published import TABLES
 from paperlib.synth import SynthInverter, SynthWorld
@@ -213,11 +216,11 @@ def test_cli_errors(tmp_path, monkeypatch, capsys):
 
 def test_paper_components_wiring_with_small_random_stand_ins():
     """Only the plumbing: random-init small networks, no real numbers."""
-    from paperlib.evaluate import Setup
+    from paperlib.profiles import Setup
     from paperlib.models.bisenet import BiSeNet
     from paperlib.models.deghosting import Deghosting
     from paperlib.models.psp import PSP
-    from paperlib.paper import baseline_editor, components
+    from paperlib.profiles.paper import baseline_editor, components
 
     torch.manual_seed(0)
     psp = PSP(size=64).eval()

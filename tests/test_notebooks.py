@@ -110,7 +110,7 @@ def test_explorer_callback_draws_every_toggle_combination():
     import matplotlib.pyplot as plt
 
     from paperlib.diffnet import DiffNet
-    from paperlib.evaluate import synthetic_setup
+    from paperlib.profiles.synthetic import setup as synthetic_setup
     from paperlib.synth import SynthInverter, SynthWorld
     from paperlib.teach import explorer_image
 

@@ -133,7 +133,9 @@ def test_pipeline_rejects_non_finite_alpha(world):
 
 
 def test_segmentation_never_adds_damage_outside_the_region(world):
-    from paperlib.evaluate import MASK_METHODS, compute_batch, synthetic_setup
+    from paperlib.evaluate import compute_batch
+    from paperlib.methods import MASK_METHODS
+    from paperlib.profiles.synthetic import setup as synthetic_setup
     torch.manual_seed(0)
     setup = synthetic_setup(3, size=64, classifier=DiffNet(7, "resnet18").eval(),
                             inverter=SynthInverter(world, n_train=400), progress=False)

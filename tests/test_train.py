@@ -17,17 +17,15 @@ import paperlib
 import paperlib.models
 from paperlib.attributes import ATTRIBUTES, CLASS_INDEX
 from paperlib.diffnet import DiffNet
+from paperlib.cli import add_train_cli
+from paperlib.profiles import pair_source as pair_source_for
+from paperlib.profiles.paper import LatentEditPairs, direction_asset, load_directions
 from paperlib.train import (
     CHECKPOINT_NAME,
-    LatentEditPairs,
     PairSource,
     TrainConfig,
-    add_train_cli,
-    direction_asset,
     evaluate_accuracy,
     heldout_generator,
-    load_directions,
-    pair_source_for,
     train,
 )
 

@@ -1,9 +1,10 @@
 """Networks of the paper profile, reachable by asset name.
 
 ``build(name)`` returns a random-init module with the official parameter names (no download);
-``load(name, path=None)`` loads the official file (from the asset cache when ``path`` is None)
-through the network's ``from_checkpoint``, which raises one error listing missing / unexpected /
-wrongly shaped keys when the file does not match.
+``load(name, path)`` loads an official file through the network's ``from_checkpoint``, which
+raises one error listing missing / unexpected / wrongly shaped keys when the file does not
+match. This package knows nothing of the asset cache: :func:`paperlib.download.load_network`
+resolves the verified cached file and calls :func:`load`.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def build(name: str, **overrides) -> nn.Module:
     return cls(**{**kwargs, **overrides})
 
 
-def load(name: str, path: str | Path | None = None) -> nn.Module:
-    """Network ``name`` with its official weights from ``path`` (default: the asset cache)."""
+def load(name: str, path: str | Path) -> nn.Module:
+    """Network ``name`` with its official weights from the file ``path`` (checked strictly).
+    For the verified file of the asset cache use :func:`paperlib.download.load_network`."""
     cls, kwargs = _class(name)
     if path is None:
-        from ..assets import asset_path  # the cache; raises with the download command if missing
-        path = asset_path(name)
+        raise ValueError(f"path: load({name!r}, path) needs the checkpoint file; for the cached asset use "
+                         f"paperlib.download.load_network({name!r})")
     return cls.from_checkpoint(path, **kwargs)
 
 

@@ -1,0 +1,307 @@
+"""Command line: ``python -m paperlib COMMAND`` (the top of the one-way import chain).
+
+``reproduce`` (every notebook of a profile, with papermill), ``download`` (fetch and verify
+pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
+are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
+``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary).
+
+Every command validates all of its arguments before any expensive work: a bad value exits
+with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
+modules are imported inside the commands, so ``--help`` and argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .profiles import DEFAULTS, NAMES
+
+
+class _Failed(Exception):
+    """An error to print as one line (status 2)."""
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _out_folder(path: str | None, default: str) -> Path:
+    """An output folder that is not a file and whose nearest existing parent is writable."""
+    import os
+
+    folder = Path(path or default)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out: {folder} exists and is not a folder")
+    parent = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"out: cannot write into {parent} (permissions)")
+    return folder
+
+
+def _device(requested: str | None, profile: str) -> str:
+    """The device a command runs on: the requested one (checked), else the profile's default when
+    available (cuda for the paper profile, else cpu)."""
+    from ._checks import check_device
+
+    if requested is not None:
+        check_device(requested)
+        return requested
+    import torch
+
+    default = DEFAULTS[profile]["device"]
+    return default if default == "cpu" or torch.cuda.is_available() else "cpu"
+
+
+# ------------------------------------------------------------------------------- download / doctor
+def _download(args: argparse.Namespace) -> int:
+    from . import assets
+    from .download import AssetError, download, downloadable
+
+    if args.all and args.names:
+        args.parser.error("give asset names or --all, not both")
+    names = downloadable() if args.all else args.names
+    if not names:
+        args.parser.error(f"name one or more assets or use --all; known: {', '.join(assets.ASSETS)}")
+    unknown = [n for n in names if n not in assets.ASSETS]
+    if unknown:
+        args.parser.error(f"unknown asset {', '.join(map(repr, unknown))}; known: {', '.join(assets.ASSETS)}")
+    if args.from_file and len(names) != 1:
+        args.parser.error("--from takes exactly one asset name")
+    if args.from_file and not Path(args.from_file).is_file():
+        args.parser.error(f"--from: {args.from_file} is not a file")
+    failed = 0
+    for name in names:
+        try:
+            path = download(name, quiet=args.quiet, retries=args.retries, from_file=args.from_file)
+        except (AssetError, FileNotFoundError) as err:
+            failed += 1
+            print(f"{name}: FAILED: {err}", file=sys.stderr)
+            continue
+        rec = assets.read_records().get(assets.resolve(name).name, {})
+        sha = rec.get("sha256", "?")
+        inside = f" (the generator is read from {path.name})" if assets.get(name).alias_of else ""
+        print(f"{name}: ok {path}{inside}; verified: {rec.get('verified', '?')}; sha256 {sha}")
+        if not (assets.resolve(name).sha256):
+            print(f"{name}: no full sha256 is published; recorded {sha} in {assets.home() / assets.RECORDS}")
+    if args.all:
+        print(f"celeba-hq is not downloaded: set {assets.CELEBA_ENV} to your CelebA-HQ folder "
+              "(check with `python -m paperlib doctor`)")
+    return 1 if failed else 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    if args.celeba_hq is not None and not Path(args.celeba_hq).is_dir():
+        args.parser.error(f"--celeba-hq: {args.celeba_hq} is not a folder")
+    ready, lines = doctor(verify=args.verify, celeba_root=args.celeba_hq)
+    print(f"paperlib {__version__}")
+    print("\n".join(lines))
+    return 1 if (args.strict and not ready) else 0
+
+
+def add_download_cli(sub) -> None:
+    dl = sub.add_parser("download", help="fetch and verify pretrained weights / directions into $PAPERLIB_HOME",
+                        description="Fetch, verify (HTML page, size, sha256, strict load) and cache assets. "
+                                    "A file already in the cache is only verified. PAPERLIB_OFFLINE=1 forbids "
+                                    "the network; PAPERLIB_MIRROR=URL fetches URL/<file name> instead.")
+    dl.add_argument("names", nargs="*", metavar="NAME", help="asset names (see `python -m paperlib doctor`)")
+    dl.add_argument("--all", action="store_true", help="every downloadable asset")
+    dl.add_argument("--from", dest="from_file", metavar="FILE",
+                    help="verify and copy a file you obtained yourself (e.g. in a browser) into the cache")
+    dl.add_argument("--retries", type=_count, default=2, help="reconnections (with resume) per source (default 2)")
+    dl.add_argument("--quiet", action="store_true", help="no progress bar")
+    dl.set_defaults(func=_download, parser=dl)
+    doc = sub.add_parser("doctor", help="versions, assets present and verified, can the paper profile run")
+    doc.add_argument("--strict", action="store_true", help="exit 1 when the paper profile cannot run")
+    doc.add_argument("--verify", action="store_true", help="re-hash and re-check every cached file (slow)")
+    doc.add_argument("--celeba-hq", metavar="DIR", help="CelebA-HQ image folder (default $PAPERLIB_CELEBA_HQ)")
+    doc.set_defaults(func=_doctor, parser=doc)
+
+
+# ------------------------------------------------------------------------------------------ train
+def add_train_cli(subparsers) -> argparse.ArgumentParser:
+    """Register the ``train`` subcommand on an ``argparse`` subparsers object."""
+    p = subparsers.add_parser("train", help="train the differential classifier (DiffNet) of a profile",
+                              description="Train EOGI's differential classifier with the paper's recipe "
+                                          "(Adam 1e-4 cosine to 1e-7, batch 20); resumes from out/checkpoint.pt. "
+                                          "The run folder is locked while training.")
+    p.add_argument("--profile", choices=NAMES, default="synthetic")
+    p.add_argument("--steps", type=_positive, default=None, help="training steps (default: synthetic "
+                   f"{DEFAULTS['synthetic']['steps']}, paper {DEFAULTS['paper']['steps']})")
+    p.add_argument("--out", default=None, help="output directory (default: runs/diffnet-PROFILE)")
+    p.add_argument("--seed", type=_count, default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: synthetic cpu, paper cuda "
+                                                   "when available)")
+    from .diffnet import ARCHS
+
+    p.add_argument("--arch", choices=tuple(ARCHS), default=None,
+                   help="ResNet depth (default: synthetic resnet18, paper resnet101)")
+    p.add_argument("--size", type=_positive, default=None, help="pair image size (default: synthetic 128, paper 256)")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    p.add_argument("--data", default=None, help="paper profile: folder of face images to invert")
+    p.add_argument("--directions", default=None,
+                   help="paper profile: folder of EOGI's <attribute>.npy directions (default: the cached assets)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_command)
+    return p
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from ._checks import check_readable_folder
+    from .locks import FolderBusy
+    from .train import TrainConfig
+
+    defaults = DEFAULTS[args.profile]
+    try:
+        device = _device(args.device, args.profile)
+        out = _out_folder(args.out, f"runs/diffnet-{args.profile}")
+        for name in ("data", "directions"):
+            if getattr(args, name) is not None:
+                check_readable_folder(name, getattr(args, name))
+        config = TrainConfig(steps=defaults["steps"] if args.steps is None else args.steps, seed=args.seed,
+                             arch=args.arch or defaults["arch"], device=device, out_dir=out)
+        from . import profiles
+        from .train import train
+
+        source = profiles.pair_source(args.profile, size=args.size, seed=args.seed, data=args.data,
+                                      directions=args.directions, device=device)
+        result = train(config, source, resume=not args.fresh, progress=not args.quiet)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"trained {config.arch} for {result.steps} steps in {result.wall_time_s:.0f} s; held-out accuracy "
+          f"{result.heldout_accuracy:.3f}; weights {result.weights_path}, summary {result.sidecar_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------- evaluate
+def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
+    """Register the ``evaluate`` subcommand on an ``argparse`` subparsers object."""
+    from .attributes import TABLE_ATTRIBUTES
+    from .methods import ALL_METHODS
+
+    p = subparsers.add_parser(
+        "evaluate", help="regenerate Tables 1-3 (LPIPS, MAE, FID) of a profile",
+        description="Run every method on the first N images, compute MAE / LPIPS / FID, and write "
+                    "table{1,2,3}_*.csv/.json and tables.md (and, for synthetic, localization.*). "
+                    "Per-image outputs are cached under OUT/cache; an interrupted run resumes. OUT is locked "
+                    "while the evaluation writes it.")
+    p.add_argument("--profile", choices=NAMES, default="synthetic")
+    p.add_argument("--n-images", type=_positive, default=None,
+                   help=f"first N images (default: paper {DEFAULTS['paper']['n_images']}, "
+                        f"synthetic {DEFAULTS['synthetic']['n_images']})")
+    p.add_argument("--device", default=None, help="paper profile: cpu, cuda, ... (default: cuda when available); "
+                                                   "the synthetic profile runs on the CPU")
+    p.add_argument("--out", default=None, help="output directory (default: runs/eval-PROFILE)")
+    p.add_argument("--batch", type=_positive, default=None, help="images per batch (default: paper 4, synthetic 10)")
+    p.add_argument("--attributes", nargs="+", default=list(TABLE_ATTRIBUTES), metavar="ATTR",
+                   help=f"default: {' '.join(TABLE_ATTRIBUTES)}")
+    p.add_argument("--methods", nargs="+", default=list(ALL_METHODS), metavar="METHOD",
+                   help=f"default: {' '.join(ALL_METHODS)}")
+    p.add_argument("--alpha", type=float, default=20.0)
+    p.add_argument("--seed", type=_count, default=0, help="synthetic profile: seed of the faces")
+    p.add_argument("--classifier", default=None,
+                   help="synthetic profile: trained DiffNet (default runs/diffnet-synthetic/diffnet.pt, trained "
+                        "if missing)")
+    p.add_argument("--celeba-hq", default=None, help="paper profile: CelebA-HQ folder (default $PAPERLIB_CELEBA_HQ)")
+    p.add_argument("--interfacegan-factor", type=float, default=None,
+                   help="paper profile: step along the InterFaceGAN directions for e4e / ReStyle")
+    p.add_argument("--render-only", action="store_true", help="compute nothing; render the tables from the cache")
+    p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_evaluate_command)
+    return p
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from . import profiles
+    from .evaluate import check_arguments, evaluate
+    from .locks import FolderBusy, folder_lock
+
+    progress = not args.quiet
+    d = DEFAULTS[args.profile]
+    n_images = args.n_images or d["n_images"]
+    batch = args.batch or d["batch"]
+    try:
+        check_arguments(args.attributes, args.methods, args.alpha, batch)
+        device = _device(args.device, args.profile)
+        out = _out_folder(args.out, f"runs/eval-{args.profile}")
+        options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": progress}
+        if args.classifier is not None:
+            options["classifier_path"] = args.classifier
+        if args.celeba_hq is not None:
+            options["celeba_root"] = args.celeba_hq
+        if args.interfacegan_factor is not None:
+            options["interfacegan_factor"] = args.interfacegan_factor
+        profiles.check(args.profile, **options)
+        with folder_lock(out, "evaluate"):  # before the setup, which may train a classifier for minutes
+            setup = profiles.get(args.profile, **options)
+            result = evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
+                              batch=batch, render_only=args.render_only, fresh=args.fresh, progress=progress)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    t = result.timings
+    print(f"evaluate {args.profile}: {setup.n_images} images; {result.batches_computed} batches computed, "
+          f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images {t['generate_s']:.1f} s, "
+          f"metrics {t['metrics_s']:.1f} s)")
+    print(f"wrote {', '.join(str(p) for p in result.files)}")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- reproduce
+def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
+    """Register ``reproduce`` on an ``argparse`` subparsers object."""
+    from .reproduce import NOTEBOOKS
+
+    p = subparsers.add_parser("reproduce", help="run every notebook of a profile end to end (papermill)")
+    p.add_argument("--profile", choices=NAMES, default="synthetic")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda for paper, cpu for synthetic)")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (what CI runs); outputs under runs/smoke/")
+    p.add_argument("--out-dir", default="", help="figures/tables/sidecars folder (default figures/<profile>)")
+    p.add_argument("--only", nargs="+", choices=NOTEBOOKS, help="run only these notebooks")
+    p.set_defaults(func=_reproduce_command)
+    return p
+
+
+def _reproduce_command(args: argparse.Namespace) -> int:
+    from .reproduce import NOTEBOOKS, NotebookFailed, reproduce
+
+    try:
+        device = args.device or DEFAULTS[args.profile]["device"]
+        if args.out_dir:
+            _out_folder(args.out_dir, "")
+        reproduce(args.profile, device=device, smoke=args.smoke, out_dir=args.out_dir,
+                  notebooks=tuple(args.only) if args.only else NOTEBOOKS)
+    except (NotebookFailed, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paperlib", description="Diff-CAM++ companion.")
+    parser.add_argument("--version", action="version", version=f"paperlib {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_reproduce_cli(sub)
+    add_download_cli(sub)
+    add_train_cli(sub)
+    add_evaluate_cli(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli"]

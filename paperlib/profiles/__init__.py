@@ -1,0 +1,59 @@
+"""Profiles: what is plugged into the one pipeline, chosen by name in exactly one place.
+
+A profile (``synthetic``: SynthFace on the CPU; ``paper``: the official networks on CelebA-HQ)
+provides
+
+- a :class:`Setup` for the evaluation, the figures and the notebooks (:func:`get`): the
+  pipeline's :class:`paperlib.pipeline.Components`, the source photos, the baselines, the
+  settings that determine the images, and optionally a :class:`GroundTruth` hook that scores
+  each mask against the true edit region (only a world that knows it, SynthFace, has one);
+- the training pairs of the differential classifier (:func:`pair_source`);
+- its differential classifier's training (:func:`train_classifier`);
+- its defaults (:data:`DEFAULTS`) and run folders (:func:`run_dir`).
+
+Modules: ``base`` (the protocol), ``synthetic``, ``paper``; this file only dispatches by name.
+
+``paperlib.train``, ``paperlib.evaluate``, the figures, the notebooks and ``reproduce`` ask a
+profile for what they need and know nothing of either world.
+"""
+
+from __future__ import annotations
+
+from .base import DEFAULTS, NAMES, GroundTruth, Setup, check_profile, run_dir
+
+
+def _module(name: str):
+    check_profile(name)
+    if name == "synthetic":
+        from . import synthetic as module
+    else:
+        from . import paper as module
+    return module
+
+
+def check(name: str, **options) -> None:
+    """Validate a profile's options before any work (one-line ValueError / FileNotFoundError):
+    ``n_images``, ``device``, ``celeba_root``, ``images``, ... as :func:`get` takes them."""
+    _module(name).check(**options)
+
+
+def get(name: str, **options) -> Setup:
+    """The :class:`Setup` of profile ``name`` (``n_images``, ``seed``, ``device``, ... see each
+    profile's ``setup``)."""
+    return _module(name).setup(**options)
+
+
+def pair_source(name: str, **options):
+    """The training pairs of profile ``name`` (a :class:`paperlib.train.PairSource`)."""
+    return _module(name).pair_source(**options)
+
+
+def train_classifier(name: str, **options):
+    """Train (or resume, or reuse) profile ``name``'s differential classifier (``steps``, ``seed``,
+    ``device``, ``smoke``, ``data``, ``progress``); None where the profile uses released weights
+    and no training data was given."""
+    return _module(name).train_classifier(**options)
+
+
+__all__ = ["NAMES", "DEFAULTS", "Setup", "GroundTruth", "check_profile", "run_dir", "check", "get", "pair_source",
+           "train_classifier"]

@@ -1,0 +1,90 @@
+"""The profile protocol: :class:`Setup` (what a profile plugs in) and the :class:`GroundTruth` hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Protocol, Sequence
+
+import torch
+
+from ..attributes import INTERFACEGAN_ATTRIBUTES
+from ..pipeline import BatchEdit, Components
+
+#: The profiles, by name.
+NAMES: tuple[str, ...] = ("synthetic", "paper")
+
+#: Per-profile defaults: training pairs' size, architecture and steps; evaluation images and batch;
+#: the device the profile runs on when none is given.
+DEFAULTS: dict[str, dict] = {
+    "synthetic": {"size": 128, "arch": "resnet18", "steps": 200, "n_images": 100, "batch": 10, "device": "cpu"},
+    "paper": {"size": 256, "arch": "resnet101", "steps": 3500, "n_images": 1000, "batch": 4, "device": "cuda"},
+}
+
+
+class GroundTruth(Protocol):
+    """Scores of each mask against the true edit region, for a profile whose world knows it.
+
+    ``name`` names the output files (``<name>.csv/.json/.md``); ``score`` returns, per mask
+    variant, per-image values of each of ``metrics`` for one batch; ``rows`` and ``markdown``
+    summarise the collected values (``scores[variant][metric]`` lists, plus ``"attribute"``).
+    """
+
+    name: str
+    metrics: tuple[str, ...]
+
+    def score(self, edit: BatchEdit, attribute: str, alpha: float) -> dict[str, dict[str, list[float]]]: ...
+
+    def rows(self, scores: dict[str, dict[str, list]], attributes: Sequence[str]) -> list[dict]: ...
+
+    def markdown(self, rows: list[dict], n_images: int, n_attributes: int) -> str: ...
+
+
+@dataclass
+class Setup:
+    """What a profile plugs into the evaluation, the figures and the notebooks.
+
+    ``load_sources(indices)``: the source photos ``I`` (B, 3, H, W) in [-1, 1] at the evaluation
+    resolution (on the components' device). ``source_parsing(indices, images)``: their parsing
+    maps, or None to use ``components.parse``. ``baselines``: method -> ``(images, attribute) ->
+    outputs`` in [-1, 1] (e4e / ReStyle), defined for ``baseline_attributes`` only.
+    ``unavailable``: method -> reason (cells say n/a). ``params``: the settings that determine
+    the images (stored in the cache manifest). ``assets``: name -> sha256 of the files used.
+    ``ground_truth``: the optional :class:`GroundTruth` hook. ``note``: one sentence printed
+    under the tables' title (how to read this profile's numbers).
+    """
+
+    profile: str
+    components: Components
+    n_images: int
+    load_sources: Callable[[Sequence[int]], torch.Tensor]
+    source_parsing: Optional[Callable[[Sequence[int], torch.Tensor], torch.Tensor]] = None
+    baselines: dict[str, Callable[[torch.Tensor, str], torch.Tensor]] = field(default_factory=dict)
+    baseline_attributes: tuple[str, ...] = tuple(INTERFACEGAN_ATTRIBUTES)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    assets: dict = field(default_factory=dict)
+    ground_truth: Optional[GroundTruth] = None
+    note: str = ""
+    device: str = "cpu"
+
+
+def check_profile(name: str) -> str:
+    """``name`` if it is a profile, else a one-line ValueError."""
+    if name not in NAMES:
+        raise ValueError(f"profile: unknown profile {name!r}; expected one of {', '.join(NAMES)}")
+    return name
+
+
+
+
+def run_dir(kind: str, profile: str, seed: int = 0, steps: int | None = None, smoke: bool = False) -> Path:
+    """Where a profile's runs live: ``runs/<kind>-<profile>`` for the default seed and steps,
+    ``runs/<kind>-<profile>-seed<S>-steps<N>`` otherwise (``runs/smoke/...`` for smoke runs), so
+    other seeds or step counts never collide with the default run's checkpoint or cache."""
+    default = seed == 0 and steps in (None, DEFAULTS[profile]["steps"])
+    name = f"{kind}-{profile}" if default else f"{kind}-{profile}-seed{seed}-steps{steps}"
+    return Path("runs/smoke" if smoke else "runs") / name
+
+
+__all__ = ["NAMES", "DEFAULTS", "Setup", "GroundTruth", "check_profile", "run_dir"]

@@ -1,0 +1,414 @@
+"""The ``paper`` profile: the official networks plugged into :mod:`paperlib.pipeline`.
+
+- invert: pSp (``PSP.invert``; the 1024² photo is average-pooled to 256² inside);
+- generate: pSp's StyleGAN2 decoder at 1024² from W+ codes (fixed noise unless
+  ``randomize_noise``; EOGI draws fresh noise per call), clamped to [-1, 1];
+- direction: EOGI's ``<attribute>.npy`` (18, 512) normalised to unit Frobenius norm (METHOD.md);
+- classifier: EOGI's ``diff_cam_weight.pt`` (``DiffNet``, 17 classes, ResNet101) with
+  :data:`paperlib.attributes.EOGI17_INDEX` (a 7-way classifier uses the alphabetical indices);
+- parse: BiSeNet (``79999_iter.pth``) on the images mapped to [0, 1];
+- deghost: area-downsample to 128², EOGI's deghosting network, out at 1024²;
+- ``cam_size`` 256 (the pair is area-pooled from 1024 to 256 before the classifier).
+
+The e4e and ReStyle baselines (:func:`baseline_editor`) invert with their own encoder, move the
+code along the InterFaceGAN ``age`` / ``smile`` direction (``Old`` / ``Smiling`` only) and output
+the edited reconstruction.
+
+Nothing is downloaded: a missing asset raises one FileNotFoundError that lists every
+``python -m paperlib download ...`` command needed (:func:`require_assets`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_device, check_int, check_positive_int
+from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
+from ..attributes import class_index as _class_index
+from ..pipeline import Components
+from .base import DEFAULTS, Setup, run_dir
+
+NAME = "paper"
+#: The baselines of Tables 1-3 and Figure 4.
+BASELINES: tuple[str, ...] = ("e4e", "ReStyle")
+
+#: Assets of the mask pipeline (pSp + StyleGAN2, Diff-CAM classifier, BiSeNet, deghosting).
+PIPELINE_ASSETS: tuple[str, ...] = ("psp-ffhq-encode", "eogi-diffcam", "face-parsing-bisenet", "eogi-deghosting")
+#: Baseline -> the encoder asset it inverts with.
+BASELINE_ENCODERS: dict[str, str] = {"e4e": "e4e-ffhq-encode", "ReStyle": "restyle-e4e-ffhq-encode"}
+#: The step along InterFaceGAN's unit directions for e4e / ReStyle. The paper does not give it;
+#: 3 is within the range e4e's editing notebook uses for age and smile.
+INTERFACEGAN_FACTOR = 3.0
+#: Resolution of EOGI's deghosting input.
+DEGHOST_IN = 128
+
+
+def direction_assets(attributes: Sequence[str] = ATTRIBUTES) -> list[str]:
+    return [direction_asset(a) for a in attributes]
+
+
+def interfacegan_assets() -> list[str]:
+    return [f"interfacegan-{d}" for d in INTERFACEGAN_ATTRIBUTES.values()]
+
+
+def missing_assets(names: Sequence[str]) -> list[str]:
+    """The assets of ``names`` whose file is not in the paperlib cache (not verified here)."""
+    from .. import assets
+
+    return [n for n in names if not assets.cache_path(n).is_file()]
+
+
+def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, need_celeba: bool = False) -> None:
+    """Raise one FileNotFoundError listing what is missing and the commands that fetch it."""
+    from .. import assets
+
+    missing = missing_assets(names)
+    problems = []
+    if missing:
+        problems.append(f"missing assets {', '.join(missing)}: run `python -m paperlib download {' '.join(missing)}`")
+    if need_celeba:
+        try:
+            assets.celeba_hq_root(celeba_root)
+        except FileNotFoundError as err:
+            problems.append(str(err))
+    if problems:
+        raise FileNotFoundError("profile 'paper': " + "; ".join(problems)
+                                + " (check with `python -m paperlib doctor`)")
+
+
+def asset_hashes(names: Sequence[str]) -> dict[str, str | None]:
+    """Asset name -> the sha256 recorded when its file was verified (None when unknown)."""
+    from .. import assets
+
+    records = assets.read_records()
+    return {n: records.get(assets.resolve(n).name, {}).get("sha256") for n in names}
+
+
+def load_directions_dict(attributes: Sequence[str] = ATTRIBUTES) -> dict[str, torch.Tensor]:
+    """EOGI's directions of ``attributes`` from the cache, each (18, 512) with unit Frobenius norm."""
+    ordered = sorted(attributes)
+    return dict(zip(ordered, load_directions(None, ordered)))
+
+
+def _deghoster(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    in_size = getattr(net, "in_size", DEGHOST_IN)
+
+    @torch.no_grad()
+    def deghost(x: torch.Tensor) -> torch.Tensor:
+        y = net(F.interpolate(x, size=(in_size, in_size), mode="area"))
+        if y.shape[-2:] != x.shape[-2:]:
+            y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return y.clamp(-1, 1)
+
+    return deghost
+
+
+def components(device: str = "cuda", randomize_noise: bool = False, *, psp: nn.Module | None = None,
+               classifier: nn.Module | None = None, parser: nn.Module | None = None,
+               deghoster: nn.Module | None = None, directions: dict[str, torch.Tensor] | None = None,
+               cam_size: int = 256) -> Components:
+    """The paper profile's plug-ins for :mod:`paperlib.pipeline`, from the cached official files.
+
+    Any network may be passed in instead (``psp``: a :class:`paperlib.models.psp.PSP`;
+    ``classifier``: a DiffNet; ``parser``: a BiSeNet; ``deghoster``: a Deghosting;
+    ``directions``: attribute -> (n_styles, 512)); only the missing ones are loaded, and when
+    any of their files is absent one FileNotFoundError lists the download commands.
+    """
+    from ..download import load_network as load
+
+    need = []
+    if psp is None:
+        need.append("psp-ffhq-encode")
+    if classifier is None:
+        need.append("eogi-diffcam")
+    if parser is None:
+        need.append("face-parsing-bisenet")
+    if deghoster is None:
+        need.append("eogi-deghosting")
+    if directions is None:
+        need += direction_assets()
+    require_assets(need)
+    dev = torch.device(device)
+    psp = (psp if psp is not None else load("psp-ffhq-encode")).to(dev).eval()
+    classifier = (classifier if classifier is not None else load("eogi-diffcam")).to(dev).eval()
+    parser = (parser if parser is not None else load("face-parsing-bisenet")).to(dev).eval()
+    deghoster = (deghoster if deghoster is not None else load("eogi-deghosting")).to(dev).eval()
+    directions = directions if directions is not None else load_directions_dict()
+    n_classes = classifier.fc.out_features if hasattr(classifier, "fc") else 17
+
+    @torch.no_grad()
+    def invert(x: torch.Tensor) -> torch.Tensor:
+        return psp.invert(x.to(dev))
+
+    @torch.no_grad()
+    def generate(w: torch.Tensor) -> torch.Tensor:
+        image, _ = psp.decoder([w.to(dev)], input_is_latent=True, randomize_noise=randomize_noise)
+        return image.clamp(-1, 1)
+
+    def direction(attribute: str) -> torch.Tensor:
+        check_attribute(attribute)
+        if attribute not in directions:
+            raise ValueError(f"attribute: no direction for {attribute!r}; have {', '.join(directions)}")
+        return directions[attribute].to(dev)
+
+    @torch.no_grad()
+    def parse(x: torch.Tensor) -> torch.Tensor:
+        return parser.parse(((x + 1) / 2).clamp(0, 1))
+
+    return Components(invert=invert, generate=generate, direction=direction, classifier=classifier,
+                      class_index=lambda a: _class_index(a, n_classes), parse=parse,
+                      deghost=_deghoster(deghoster), cam_size=cam_size)
+
+
+def load_interfacegan(path: str | Path) -> torch.Tensor:
+    """An InterFaceGAN direction file of e4e (a (1, 512) tensor) as a unit vector (1, 512)."""
+    from ..models._checkpoint import read_checkpoint
+
+    d = read_checkpoint(path)
+    if not isinstance(d, torch.Tensor) or d.numel() != 512:
+        got = tuple(d.shape) if isinstance(d, torch.Tensor) else type(d).__name__
+        raise ValueError(f"path: {path} is not an InterFaceGAN direction (expected a (1, 512) tensor, got {got})")
+    d = d.float().reshape(1, 512)
+    return d / d.norm()
+
+
+def baseline_editor(encoder: nn.Module, directions: dict[str, torch.Tensor], factor: float = INTERFACEGAN_FACTOR,
+                    device: str = "cuda", randomize_noise: bool = False) -> Callable[[torch.Tensor, str], torch.Tensor]:
+    """``(images, attribute) -> G(E(images) + factor * d_attribute)`` for an e4e / ReStyle wrapper.
+
+    ``directions``: attribute (``Old`` / ``Smiling``) -> (1, 512) InterFaceGAN direction,
+    broadcast over the W+ layers as e4e's editor does.
+    """
+    dev = torch.device(device)
+    encoder = encoder.to(dev).eval()
+
+    @torch.no_grad()
+    def edit(images: torch.Tensor, attribute: str) -> torch.Tensor:
+        if attribute not in directions:
+            raise ValueError(f"attribute: the baselines only have {', '.join(directions)}, got {attribute!r}")
+        w = encoder.invert(images.to(dev))
+        w = w + factor * directions[attribute].to(w)
+        image, _ = encoder.decoder([w], input_is_latent=True, randomize_noise=randomize_noise)
+        return image.clamp(-1, 1)
+
+    return edit
+
+
+def read_image(path: str | Path, size: int = 1024) -> torch.Tensor:
+    """An RGB photo as (3, size, size) in [-1, 1] (area-resized when it is not size x size)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.float32)
+    img = torch.from_numpy(arr).permute(2, 0, 1).div(127.5).sub(1)
+    if img.shape[-2:] != (size, size):
+        img = F.interpolate(img[None], size=(size, size), mode="area")[0]
+    return img
+
+
+# ---------------------------------------------------------------------------------- training
+class LatentEditPairs:
+    """The paper's pairs: real faces inverted by pSp, ``I' = G(w)``, ``T = G(w + alpha n_k)``.
+
+    As in EOGI's trainer: an image (read, area-resized to 256, in [-1, 1]) is encoded to
+    ``w`` (W+, 18 x 512), the class ``k`` is drawn uniformly, and both images come from the
+    StyleGAN2 decoder (fresh noise per call, torch's global RNG) average-pooled to ``size``.
+
+    ``psp``: :class:`paperlib.models.psp.PSP` (``invert(x)`` gives ``E(x) + latent_avg``;
+    a module without ``invert`` is used as ``encoder(x) + latent_avg``), whose ``decoder`` is
+    the StyleGAN2 generator, called as ``decoder([w], input_is_latent=True)`` (fresh noise).
+    ``directions``: (K, 18, 512), row ``k`` the direction of class ``k`` (see :func:`load_directions`).
+    ``images``: paths of the face images (FFHQ, as EOGI trains on).
+    """
+
+    def __init__(self, psp: nn.Module, directions: torch.Tensor, images: Sequence[str | Path], *,
+                 alpha: float = 20.0, size: int = 256, device: str | torch.device = "cpu") -> None:
+        if not isinstance(directions, torch.Tensor) or directions.ndim != 3:
+            raise ValueError(f"directions: expected a (K, n_latent, 512) tensor, got "
+                             f"{tuple(directions.shape) if isinstance(directions, torch.Tensor) else type(directions).__name__}")
+        if len(images) == 0:
+            raise ValueError("images: expected at least one face image path, got none")
+        check_int("size", size, 8)
+        self.device = torch.device(device)
+        self.psp = psp.to(self.device).eval()
+        self.directions = directions.to(self.device, torch.float32)
+        self.images = [Path(p) for p in images]
+        self.alpha = float(alpha)
+        self.size = size
+
+    def _read(self, path: Path) -> torch.Tensor:
+        return read_image(path, 256)
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self.psp, "invert"):
+            return self.psp.invert(x)
+        return self.psp.encoder(x) + self.psp.latent_avg
+
+    def _decode(self, w: torch.Tensor) -> torch.Tensor:
+        img, _ = self.psp.decoder([w], input_is_latent=True)
+        return F.adaptive_avg_pool2d(img, self.size)
+
+    @torch.no_grad()
+    def sample_pairs(self, generator: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(self.images), (batch,), generator=generator)
+        labels = torch.randint(len(self.directions), (batch,), generator=generator)
+        x = torch.stack([self._read(self.images[i]) for i in idx.tolist()]).to(self.device)
+        w = self._encode(x)
+        edited = w + self.alpha * self.directions[labels.to(self.device)]
+        pair = torch.cat([self._decode(w), self._decode(edited)], 1).clamp(-1, 1)
+        return pair.cpu(), labels
+
+
+def direction_asset(name: str) -> str:
+    """The asset name of EOGI's direction for attribute ``name`` (``Bushy_Eyebrows`` -> ``eogi-direction-bushy-eyebrows``)."""
+    return "eogi-direction-" + name.lower().replace("_", "-")
+
+
+def load_directions(folder: str | Path | None = None, names: Sequence[str] = ATTRIBUTES) -> torch.Tensor:
+    """EOGI's direction files ``<name>.npy`` as a (K, 18, 512) tensor in class-index order.
+
+    ``folder``: a folder holding ``<name>.npy`` for every name (EOGI's ``directions/``); None
+    reads the verified files of the ``eogi-direction-*`` assets from the paperlib cache. Each
+    direction is normalised to unit Frobenius norm over the whole array, as EOGI's trainer does
+    before ``w + 20 n``. Row ``k`` is the class of index ``k`` (alphabetical order).
+    """
+    ordered = sorted(names)
+    if folder is None:
+        from ..download import asset_path
+
+        paths, missing = {}, []
+        for n in ordered:
+            try:
+                paths[n] = asset_path(direction_asset(n))
+            except FileNotFoundError:
+                missing.append(direction_asset(n))
+        if missing:
+            raise FileNotFoundError(f"directions: not in the paperlib cache; run `python -m paperlib download "
+                                    f"{' '.join(missing)}` or pass a folder of EOGI's <attribute>.npy files")
+    else:
+        folder = Path(folder)
+        paths = {n: folder / f"{n}.npy" for n in ordered}
+        missing = [f"{n}.npy" for n in ordered if not paths[n].is_file()]
+        if missing:
+            raise FileNotFoundError(f"directions: {folder} lacks {', '.join(missing)} (EOGI's directions/ folder)")
+    out = []
+    for n in ordered:
+        d = torch.from_numpy(np.load(paths[n])).float().reshape(-1, 512)
+        out.append(d / d.norm())
+    return torch.stack(out)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def pair_source(size: int | None = None, seed: int = 0, data: str | Path | None = None,
+                directions: str | Path | None = None, device: str = "cpu", **_ignored) -> LatentEditPairs:
+    """The paper's training pairs: :class:`LatentEditPairs` from the official pSp FFHQ encoder
+    (which bundles the StyleGAN2 FFHQ generator, asset ``psp-ffhq-encode``), EOGI's 7 directions
+    (the ``eogi-direction-*`` assets, or the folder ``directions``) and a folder of face images
+    to invert (``data``; EOGI trains on FFHQ). Raises one FileNotFoundError listing every missing
+    input and how to get it. ``seed`` is unused: sampling draws from the trainer's generator.
+    """
+    from ..download import load_network
+
+    size = DEFAULTS[NAME]["size"] if size is None else size
+    problems, psp, dirs, images = [], None, None, []
+    try:
+        psp = load_network("psp-ffhq-encode")
+    except (FileNotFoundError, ModuleNotFoundError) as err:
+        problems.append(f"the pSp/StyleGAN2 weights psp_ffhq_encode.pt (run `python -m paperlib download "
+                        f"psp-ffhq-encode`; {err})")
+    try:
+        dirs = load_directions(directions)
+    except (FileNotFoundError, ModuleNotFoundError) as err:
+        problems.append(f"EOGI's 7 attribute directions ({err}; or --directions DIR)")
+    if data is not None and Path(data).is_dir():
+        images = sorted(p for p in Path(data).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        problems.append("face images to invert (--data DIR of FFHQ .png/.jpg files"
+                        + (f"; none found in {data}" if data is not None else "") + ")")
+    if problems:
+        raise FileNotFoundError("profile 'paper': the paper pair source needs " + "; ".join(problems))
+    return LatentEditPairs(psp, dirs, images, size=size, device=device)
+
+
+def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cuda", smoke: bool = False,
+                     data: str | Path | None = None, progress: bool = True, **_ignored):
+    """Train a differential classifier with the paper's recipe on ``data`` (face images to invert).
+
+    The evaluation uses EOGI's released ``diff_cam_weight.pt``; without ``data`` this returns
+    None and says so."""
+    from ..train import TrainConfig, train
+
+    if not data:
+        print("paper profile: the evaluation uses EOGI's released classifier (asset eogi-diffcam); "
+              "pass data=DIR (face images to invert) to train one with the paper's recipe")
+        return None
+    d = DEFAULTS[NAME]
+    steps = d["steps"] if steps is None else steps
+    config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device,
+                         out_dir=str(run_dir("diffnet", NAME, seed, steps, smoke)))
+    return train(config, pair_source(seed=seed, data=data, device=device), progress=progress)
+
+
+def evaluation_assets(baselines: Sequence[str] = ("e4e", "ReStyle")) -> list[str]:
+    """Every asset the paper profile's evaluation (and so ``reproduce --profile paper``) needs."""
+    names = list(PIPELINE_ASSETS) + direction_assets()
+    return names + [BASELINE_ENCODERS[b] for b in baselines] + (interfacegan_assets() if baselines else [])
+
+
+def check(n_images: int | None = None, device: str | None = None, celeba_root: str | Path | None = None,
+          baselines: Sequence[str] = BASELINES, need_assets: bool = True, **_ignored) -> None:
+    """One-line errors for bad options, before any work: ``n_images``, ``device`` (CUDA present),
+    the CelebA-HQ folder (readable, at least ``n_images`` numbered images) and every asset."""
+    from ..assets import celeba_hq_images
+
+    if n_images is not None:
+        check_positive_int("n_images", n_images)
+    if device is not None:
+        check_device(device)
+    if need_assets:
+        require_assets(evaluation_assets(baselines), celeba_root, need_celeba=True)
+        if n_images is not None:
+            celeba_hq_images(n_images, celeba_root)
+
+
+def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", celeba_root: str | Path | None = None,
+          baselines: Sequence[str] = BASELINES, interfacegan_factor: float = INTERFACEGAN_FACTOR,
+          randomize_noise: bool = False, **_ignored) -> Setup:
+    """The paper profile's :class:`paperlib.profiles.Setup`: the first ``n_images`` CelebA-HQ photos at 1024²."""
+    from ..assets import celeba_hq_images
+    from ..download import asset_path, load_network
+
+    check(n_images=n_images, device=device, celeba_root=celeba_root, baselines=baselines)
+    names = evaluation_assets(baselines)
+    paths = celeba_hq_images(n_images, celeba_root)
+    dev = torch.device(device)
+    c = components(device, randomize_noise)
+    editors = {}
+    if baselines:
+        dirs = {a: load_interfacegan(asset_path(f"interfacegan-{d}")) for a, d in INTERFACEGAN_ATTRIBUTES.items()}
+        for b in baselines:
+            editors[b] = baseline_editor(load_network(BASELINE_ENCODERS[b]), dirs, interfacegan_factor, device,
+                                         randomize_noise)
+
+    def load_sources(idx):
+        return torch.stack([read_image(paths[i]) for i in idx]).to(dev)
+
+    params = {"dataset": "celeba-hq", "first_image": paths[0].name, "randomize_noise": randomize_noise,
+              "interfacegan_factor": interfacegan_factor, "baselines": list(baselines),
+              "restyle": BASELINE_ENCODERS.get("ReStyle"), "assets": asset_hashes(names)}
+    return Setup(profile=NAME, components=c, n_images=n_images, load_sources=load_sources, baselines=editors,
+                 params=params, assets=asset_hashes(names), device=str(dev))
+
+
+__all__ = ["setup", "check", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
+           "missing_assets", "evaluation_assets", "load_interfacegan", "load_directions", "load_directions_dict",
+           "direction_asset", "read_image", "LatentEditPairs", "PIPELINE_ASSETS", "BASELINE_ENCODERS",
+           "INTERFACEGAN_FACTOR"]

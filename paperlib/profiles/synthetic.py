@@ -1,0 +1,192 @@
+"""The ``synthetic`` profile: SynthFace on the CPU, with ground truth.
+
+- components: the world's generator and leaky directions, a ridge-regression inverter, its
+  exact parsing maps, no deghosting (:func:`paperlib.synth.components`);
+- classifier: a 7-way ``DiffNet(7, "resnet18")`` trained on the world's pairs
+  (``runs/diffnet-synthetic/diffnet.pt``, trained on first use);
+- sources: observed photos, face ``i`` = ``observe(world, 1, seed * 1_000_003 + i)``;
+- e4e / ReStyle: not part of this world (their cells say n/a);
+- ground truth: the :class:`Localization` hook scores every mask against the region the
+  attribute itself changes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from .._checks import check_positive_int
+from ..pipeline import BatchEdit
+from ..provenance import file_sha256, state_sha256, tensor_sha256
+from .base import DEFAULTS, Setup, run_dir
+
+NAME = "synthetic"
+#: The default classifier (what ``python -m paperlib train --profile synthetic`` writes).
+CLASSIFIER = run_dir("diffnet", NAME) / "diffnet.pt"
+#: Faces of smoke runs (CI).
+SMOKE_SIZE = 64
+NA = "n/a in the synthetic profile (no e4e/ReStyle encoders in SynthFace)"
+NOTE = ("SynthFace numbers are not comparable in absolute value with the paper's (another world, 128 px, no "
+        "deghosting network); compare the ordering of the methods.")
+BASELINES = ("e4e", "ReStyle")
+
+
+# ---------------------------------------------------------------------------------- validation
+def check(n_images: int | None = None, device: str | None = None, classifier_path: str | Path | None = None,
+          **_ignored) -> None:
+    """One-line errors for bad options, before any work."""
+    if n_images is not None:
+        check_positive_int("n_images", n_images)
+    if device is not None and torch.device(device).type != "cpu":
+        raise ValueError(f"device: the synthetic profile runs on the CPU, got {device!r}; use --device cpu")
+    if classifier_path is not None and not Path(classifier_path).is_file():
+        raise FileNotFoundError(f"classifier: {classifier_path} does not exist; train one with "
+                                "`python -m paperlib train --profile synthetic`")
+
+
+# ---------------------------------------------------------------------------------- training
+def pair_source(size: int | None = None, seed: int = 0, **_ignored):
+    """The world's training pairs (``paperlib.synth.pair_source``, imported when called)."""
+    from .. import synth
+
+    return synth.pair_source(size=DEFAULTS[NAME]["size"] if size is None else size, seed=seed)
+
+
+def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cpu", smoke: bool = False,
+                     out_dir: str | Path | None = None, progress: bool = True, **_ignored):
+    """Train (or resume, or reuse when complete) the world's differential classifier."""
+    from ..train import TrainConfig, train
+
+    d = DEFAULTS[NAME]
+    steps = d["steps"] if steps is None else steps
+    out = Path(out_dir) if out_dir is not None else run_dir("diffnet", NAME, seed, steps, smoke)
+    config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device, out_dir=str(out))
+    return train(config, pair_source(size=SMOKE_SIZE if smoke else d["size"], seed=seed), progress=progress)
+
+
+def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = True,
+                    progress: bool = True) -> tuple[torch.nn.Module, Path]:
+    """The trained DiffNet (``runs/diffnet-synthetic/diffnet.pt`` by default).
+
+    When the default file is missing it is trained with the synthetic defaults (a log line says
+    so); an explicit ``path`` that does not exist is an error. The architecture comes from the
+    ``diffnet.json`` beside the file (default resnet18, 7 classes).
+    """
+    from ..cache import read_json
+    from ..diffnet import DiffNet
+
+    explicit = path is not None
+    path = Path(path) if explicit else CLASSIFIER
+    if not path.is_file():
+        if explicit or not train_if_missing:
+            raise FileNotFoundError(f"classifier: {path} does not exist; train one with "
+                                    "`python -m paperlib train --profile synthetic`")
+        d = DEFAULTS[NAME]
+        print(f"evaluate: no trained synthetic classifier at {path}; training one now with the synthetic "
+              f"defaults ({d['steps']} steps, {d['arch']}; a few minutes on CPU)", file=sys.stderr)
+        train_classifier(out_dir=path.parent, progress=progress)
+    meta = read_json(path.with_name("diffnet.json"), {})
+    net = DiffNet.from_checkpoint(path, n_classes=int(meta.get("n_classes", 7)), arch=meta.get("arch", "resnet18"))
+    return net, path
+
+
+# -------------------------------------------------------------------------------- evaluation
+def faces(world, indices: Sequence[int], seed: int):
+    """The observed SynthFace photos of ``indices``: face ``i`` is ``observe(world, 1, seed * 1_000_003 + i)``,
+    so face ``i`` is the same whatever the number of images (the cache is per index)."""
+    from ..synth import Observed, observe
+
+    obs = [observe(world, 1, seed * 1_000_003 + i) for i in indices]
+    return Observed(*(torch.cat([getattr(o, f) for o in obs]) for f in ("image", "parsing", "latents", "details")))
+
+
+class Localization:
+    """The :class:`paperlib.profiles.GroundTruth` hook of SynthFace: IoU, precision and recall of
+    each mask (threshold 0.5) against the intended region, and the blended result's MAE against
+    ``I`` outside it (damage) and against ``T`` inside it (edit lost)."""
+
+    name = "localization"
+
+    def __init__(self, world) -> None:
+        from ..synth.report import METRICS
+
+        self.world = world
+        self.metrics = METRICS
+
+    def score(self, edit: BatchEdit, attribute: str, alpha: float) -> dict[str, dict[str, list[float]]]:
+        from ..synth.scores import blend_errors, intended_region, localization
+
+        region = intended_region(self.world, edit.latents, attribute, alpha)
+        out = {}
+        for v, m in edit.masks.items():
+            s = {**localization(m, region), **blend_errors(edit.outputs[v], edit.source, edit.edited, region)}
+            out[v] = {k: t.tolist() for k, t in s.items()}
+        return out
+
+    def rows(self, scores: dict[str, dict[str, list]], attributes: Sequence[str]) -> list[dict]:
+        """One row per mask variant over all attributes (``attribute`` "all"), then per attribute."""
+        from ..synth.report import summary_rows
+
+        rows = []
+        for a in (None, *attributes):
+            for r in summary_rows(scores, a) if scores else []:
+                if r["n"]:
+                    rows.append({"attribute": a or "all", **r})
+        return rows
+
+    def markdown(self, rows: list[dict], n_images: int, n_attributes: int) -> str:
+        from ..synth.report import markdown_table
+
+        text = [f"# Ground-truth localization: {n_images} SynthFace faces x {n_attributes} attributes", "",
+                "Each mask variant against the region the attribute itself changes (threshold 0.5); the MAEs are "
+                "of the final (blended) image, on the [0, 1] scale.", ""]
+        for a in dict.fromkeys(r["attribute"] for r in rows):
+            text += [f"## {'all attributes' if a == 'all' else a}", "",
+                     markdown_table([r for r in rows if r["attribute"] == a]), ""]
+        return "\n".join(text)
+
+
+def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: int | None = None,
+          smoke: bool = False, steps: int | None = None, classifier: torch.nn.Module | None = None,
+          classifier_path: str | Path | None = None, inverter=None, progress: bool = True, device: str = "cpu",
+          **_ignored) -> Setup:
+    """The synthetic profile on ``n_images`` SynthFace faces (CPU).
+
+    ``classifier``: a DiffNet to use (tests inject a small one); else the trained one at
+    ``classifier_path``, by default the run of ``seed``/``steps`` (trained first when missing).
+    ``inverter``: a :class:`paperlib.synth.SynthInverter` (default: fitted on 2000 samples).
+    ``size``: face size (default 128, 64 for ``smoke``).
+    """
+    from ..synth import SynthInverter, SynthWorld, components
+
+    check(n_images=n_images, device=device)
+    size = size or (SMOKE_SIZE if smoke else DEFAULTS[NAME]["size"])
+    world = SynthWorld(size)
+    assets = {}
+    if classifier is None:
+        if classifier_path is None and (smoke or seed != 0 or steps not in (None, DEFAULTS[NAME]["steps"])):
+            classifier_path = run_dir("diffnet", NAME, seed, steps, smoke) / "diffnet.pt"
+            if not Path(classifier_path).is_file():
+                train_classifier(steps, seed, smoke=smoke, progress=progress)
+        classifier, cpath = load_classifier(classifier_path, progress=progress)
+        assets["classifier"] = {"path": str(cpath), "sha256": file_sha256(cpath)}
+    else:
+        assets["classifier"] = {"path": None, "injected": type(classifier).__name__}
+    classifier = classifier.eval()
+    inverter = inverter or SynthInverter(world)
+    observed = faces(world, range(n_images), seed)
+    c = components(world, classifier, inverter)
+    params = {"seed": seed, "size": size, "classifier": state_sha256(classifier),
+              "inverter": tensor_sha256(inverter.weights), "faces": "observe(world, 1, seed * 1000003 + i)"}
+    return Setup(profile=NAME, components=c, n_images=n_images,
+                 load_sources=lambda idx: observed.image[list(idx)],
+                 source_parsing=lambda idx, images: observed.parsing[list(idx)],
+                 unavailable={m: NA for m in BASELINES}, params=params, assets=assets,
+                 ground_truth=Localization(world), note=NOTE, device="cpu")
+
+
+__all__ = ["setup", "check", "pair_source", "train_classifier", "load_classifier", "faces", "Localization",
+           "CLASSIFIER", "NA", "SMOKE_SIZE"]
