@@ -8,6 +8,14 @@ face-parsing masks. The package is organised as the method reads:
 - :mod:`paperlib.diffnet`    - the differential network (eq 4-5), EOGI's parameter names
 - :mod:`paperlib.cam`        - Grad-CAM / Grad-CAM++ (eq 6-8), TTA and Eigen smoothing (eq 9)
 - :mod:`paperlib.masks`      - parsing labels, eq 10 (fusion) and eq 11 (blend)
+- :mod:`paperlib.pipeline`   - invert -> edit -> CAM -> fuse -> blend -> deghost on plugged-in components
+
+Around it, from the command line down (imports run one way):
+:mod:`paperlib.cli` -> :mod:`paperlib.reproduce`, :mod:`paperlib.notebook`, figures ->
+:mod:`paperlib.evaluate` (the loop; :mod:`~paperlib.cache`, :mod:`~paperlib.tables`,
+:mod:`~paperlib.provenance`, :mod:`~paperlib.locks`) -> :mod:`paperlib.profiles` (``synthetic``,
+``paper``: what is plugged in) -> :mod:`paperlib.train` and the core above;
+:mod:`paperlib.download` -> :mod:`paperlib.models` (networks), :mod:`paperlib.assets` (registry).
 """
 
 __version__ = "0.1.0"

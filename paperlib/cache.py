@@ -33,6 +33,10 @@ from .methods import SLUG
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
+class CorruptEntry(ValueError):
+    """A cache file that exists but cannot be read; it has been moved aside (``.corrupt``)."""
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """Images (B, 3, H, W) in [-1, 1] -> uint8 (B, H, W, 3) on the CPU (clamped, rounded)."""
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
@@ -109,7 +113,7 @@ def load_png(path: Path) -> torch.Tensor:
             arr = np.asarray(im.convert("RGB"))
     except (OSError, UnidentifiedImageError, SyntaxError) as err:
         quarantine(path, f"does not decode: {err}")
-        raise ValueError(f"cache: {path} is corrupt ({err}); run the command again to recompute it") from None
+        raise CorruptEntry(f"cache: {path} is corrupt ({err}); run the command again to recompute it") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255
 
 
@@ -151,5 +155,5 @@ class EvalCache:
         return manifest
 
 
-__all__ = ["EvalCache", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
+__all__ = ["EvalCache", "CorruptEntry", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
            "quarantine"]

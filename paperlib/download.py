@@ -135,6 +135,23 @@ def partial_files(name: str) -> list[Path]:
     return sorted(p for p in staging.parent.iterdir() if p.name.startswith(staging.name))
 
 
+def _tidy_partials(asset: Asset, quiet: bool) -> None:
+    """Keep one resumable ``.part`` file of ``asset``: the one with the most bytes.
+
+    gdown resumes only when exactly one partial file exists (several at once, e.g. from runs
+    killed at different times, stop it with an error). Whatever is resumed is verified before
+    it enters the cache, so keeping the longest loses nothing."""
+    parts = [p for p in partial_files(asset.name) if p.suffix == ".part"]
+    if len(parts) < 2:
+        return
+    parts.sort(key=lambda p: (p.stat().st_size, p.stat().st_mtime), reverse=True)
+    for p in parts[1:]:
+        p.unlink(missing_ok=True)
+    print(f"{asset.name}: {len(parts)} partial downloads found in {parts[0].parent}; resuming the largest "
+          f"({parts[0].name}, {parts[0].stat().st_size:,} bytes) and removed the other {len(parts) - 1}",
+          file=sys.stderr)
+
+
 def hub_path(asset: Asset) -> Path:
     """Where torch.hub (hence lpips and pytorch-fid) looks for ``asset``'s file."""
     import torch
@@ -226,6 +243,7 @@ def _fetch(asset: Asset, quiet: bool, retries: int) -> Path:
 
     staging = _staging(asset)
     staging.parent.mkdir(parents=True, exist_ok=True)
+    _tidy_partials(asset, quiet)
     problems: list[str] = []
     rejected = 0
     for label, kwargs in sources(asset):

@@ -34,7 +34,7 @@ import torch
 
 from ._checks import check_positive_int
 from .attributes import TABLE_ATTRIBUTES, check_attribute
-from .cache import EvalCache, atomic_bytes, load_png, png_complete, read_json, save_png, to_uint8, write_json
+from .cache import CorruptEntry, EvalCache, atomic_bytes, load_png, png_complete, read_json, save_png, to_uint8, write_json
 from .locks import folder_lock
 from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
 from .pipeline import VARIANTS, edit_variants, variant_config
@@ -257,14 +257,22 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     timings = {"generate_s": 0.0, "metrics_s": 0.0}
     computed = cached = 0
     if not render_only:
-        t = time.perf_counter()
-        computed, cached = _generate(setup, cache, attributes, methods, alpha, batch, progress)
-        timings["generate_s"] = time.perf_counter() - t
-        manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + timings["generate_s"]
-        write_json(manifest, cache.manifest_path)
-        t = time.perf_counter()
-        _metric_values(setup, cache, attributes, methods, batch, fns, fid_obj, progress)
-        timings["metrics_s"] = time.perf_counter() - t
+        for attempt in (1, 2):  # a PNG found corrupt while scoring is moved aside and regenerated once
+            t = time.perf_counter()
+            computed, cached = _generate(setup, cache, attributes, methods, alpha, batch, progress)
+            timings["generate_s"] += time.perf_counter() - t
+            manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + time.perf_counter() - t
+            write_json(manifest, cache.manifest_path)
+            t = time.perf_counter()
+            try:
+                _metric_values(setup, cache, attributes, methods, batch, fns, fid_obj, progress)
+            except CorruptEntry:
+                if attempt == 2:
+                    raise
+                continue
+            finally:
+                timings["metrics_s"] += time.perf_counter() - t
+            break
 
     t = time.perf_counter()
     rows = {m: table_rows(setup, cache, m, attributes, methods, reasons, stand_in) for m in METRICS}

@@ -81,8 +81,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
     if unknown:
         raise ValueError(f"notebooks: unknown {', '.join(map(repr, unknown))}; expected some of {', '.join(NOTEBOOKS)}")
-    if profile == "paper":
-        profiles.check(profile)  # every asset and the CelebA-HQ folder; stops before any work
+    profiles.check(profile)  # the paper profile: every asset and the CelebA-HQ folder; stops before any work
     check_device(device)
     runs_dir = Path("runs/smoke" if smoke else "runs") / profile
     times = {}

@@ -276,6 +276,25 @@ def test_interrupted_download_resumes(env, blob, server):
     assert _cache_files() == ["test/blob.bin"]
 
 
+def test_several_stale_partial_downloads_resume_the_largest(env, blob, server, capsys):
+    """Runs killed at different times leave several .part files: gdown alone stops on them; we keep
+    the longest (it resumes from there), remove the others and say so in one line."""
+    staging = assets.home() / assets.PARTIAL / "test" / "blob.bin"
+    staging.parent.mkdir(parents=True)
+    sizes = {"AAAAAAAA": 100, "BBBBBBBB": 3000, "CCCCCCCC": 10}
+    for tag, size in sizes.items():
+        (staging.parent / f"blob.bin{tag}.part").write_bytes(blob[:size])
+    env("ok")
+    server.log.clear()
+    path = download("test-blob", quiet=True, retries=0)
+    assert path.read_bytes() == blob
+    assert ("/ok/blob.bin", "bytes=3000-") in server.log  # resumed from the largest
+    err = capsys.readouterr().err
+    assert "test-blob: 3 partial downloads found in" in err
+    assert "resuming the largest (blob.binBBBBBBBB.part, 3,000 bytes) and removed the other 2" in err
+    assert partial_files("test-blob") == []
+
+
 def test_retries_resume_within_one_call(env, blob, server):
     env("cut")
     path = download("test-blob", quiet=True, retries=1)

@@ -128,3 +128,14 @@ def test_explorer_callback_draws_every_toggle_combination():
     for i in range(4):
         off = (True,) * i + (False,) + (True,) * (3 - i)
         assert not np.array_equal(images[off], images[(True,) * 4])
+
+
+def test_kernel_prints_no_transport_warning(tmp_path, monkeypatch, capfd):
+    """The kernel talks over IPC sockets: no 'running over TCP without encryption' line in a run."""
+    monkeypatch.chdir(tmp_path)
+    run_notebook("01_train_diffcam", {"profile": "synthetic", "device": "cpu", "seed": 0, "smoke": True, "steps": 1,
+                                      "out_dir": str(tmp_path / "figures")}, tmp_path / "runs")
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out, captured.err
+    assert "TCP" not in captured.err, captured.err
+    assert (tmp_path / "figures" / "01_train_diffcam.json").is_file()

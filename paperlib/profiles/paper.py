@@ -20,6 +20,7 @@ Nothing is downloaded: a missing asset raises one FileNotFoundError that lists e
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -64,8 +65,11 @@ def missing_assets(names: Sequence[str]) -> list[str]:
     return [n for n in names if not assets.cache_path(n).is_file()]
 
 
-def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, need_celeba: bool = False) -> None:
-    """Raise one FileNotFoundError listing what is missing and the commands that fetch it."""
+def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, need_celeba: bool = False,
+                   n_images: int | None = None) -> None:
+    """Raise one FileNotFoundError listing everything missing and the commands that fetch it:
+    the assets ``names``, and with ``need_celeba`` the CelebA-HQ folder (readable, holding the
+    first ``n_images`` numbered images when ``n_images`` is given)."""
     from .. import assets
 
     missing = missing_assets(names)
@@ -74,7 +78,11 @@ def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, 
         problems.append(f"missing assets {', '.join(missing)}: run `python -m paperlib download {' '.join(missing)}`")
     if need_celeba:
         try:
-            assets.celeba_hq_root(celeba_root)
+            root = assets.celeba_hq_root(celeba_root)
+            if not os.access(root, os.R_OK | os.X_OK):
+                raise FileNotFoundError(f"celeba-hq: {root} is not readable (permissions)")
+            if n_images is not None:
+                assets.celeba_hq_images(n_images, celeba_root)
         except FileNotFoundError as err:
             problems.append(str(err))
     if problems:
@@ -367,16 +375,12 @@ def check(n_images: int | None = None, device: str | None = None, celeba_root: s
           baselines: Sequence[str] = BASELINES, need_assets: bool = True, **_ignored) -> None:
     """One-line errors for bad options, before any work: ``n_images``, ``device`` (CUDA present),
     the CelebA-HQ folder (readable, at least ``n_images`` numbered images) and every asset."""
-    from ..assets import celeba_hq_images
-
     if n_images is not None:
         check_positive_int("n_images", n_images)
     if device is not None:
         check_device(device)
     if need_assets:
-        require_assets(evaluation_assets(baselines), celeba_root, need_celeba=True)
-        if n_images is not None:
-            celeba_hq_images(n_images, celeba_root)
+        require_assets(evaluation_assets(baselines), celeba_root, need_celeba=True, n_images=n_images)
 
 
 def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", celeba_root: str | Path | None = None,

@@ -1,4 +1,4 @@
-"""Summaries of the ground-truth localization scores (computed by :mod:`paperlib.evaluate`)."""
+"""Summaries of the ground-truth localization scores (scored by :class:`paperlib.profiles.synthetic.Localization`)."""
 
 from __future__ import annotations
 
