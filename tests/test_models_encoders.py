@@ -360,3 +360,42 @@ def test_official_layout_structure_errors(wrappers, in_memory):
     path = in_memory(official_ckpt(wrappers["psp"]))
     with pytest.raises(CheckpointMismatch, match=r"\(encoder\.\*\): does not match BackboneEncoder: unexpected \d+: latlayer1\.bias, latlayer1\.weight, .*; wrong shape 1: input_layer\.0\.weight \(64, 3, 3, 3\) vs \(64, 6, 3, 3\)$"):
         ReStyle.from_checkpoint(path, variant="psp", **SMALL)
+
+
+# ------------------------------------------------------------- opts: encoder type, output size
+@pytest.mark.parametrize("loader, kwargs, kind, what, use", [
+    (PSP, {}, "Encoder4Editing", "an e4e checkpoint", "E4E.from_checkpoint"),
+    (PSP, {}, "BackboneEncoder", "a ReStyle-pSp checkpoint", 'ReStyle.from_checkpoint(path, variant="psp")'),
+    (E4E, {}, "GradualStyleEncoder", "a pSp checkpoint", "PSP.from_checkpoint"),
+    (ReStyle, {"variant": "psp"}, "ProgressiveBackboneEncoder", "a ReStyle-e4e checkpoint",
+     'ReStyle.from_checkpoint(path, variant="e4e")'),
+    (ReStyle, {"variant": "e4e"}, "GradualStyleEncoder", "a pSp checkpoint", "PSP.from_checkpoint"),
+])
+def test_loader_refuses_another_encoder_type(wrappers, in_memory, loader, kwargs, kind, what, use):
+    """pSp, e4e and ReStyle share key names: without this check an e4e file loads into pSp silently."""
+    model = wrappers["psp"]
+    path = in_memory(official_ckpt(model, opts={"encoder_type": kind}))
+    with pytest.raises(CheckpointMismatch) as e:
+        loader.from_checkpoint(path, **kwargs, **SMALL)
+    msg = str(e.value)
+    assert msg.startswith(f"in-memory.pt: is {what} (opts encoder_type {kind!r}), not ")
+    assert f"; load it with {use}" in msg and "\n" not in msg
+
+
+def test_loader_refuses_another_output_size(wrappers, in_memory):
+    model = wrappers["psp"]
+    path = in_memory(official_ckpt(model, opts={"encoder_type": "GradualStyleEncoder", "output_size": 1024}))
+    with pytest.raises(CheckpointMismatch, match=rf"^in-memory\.pt: is a checkpoint for 1024x1024 images \(opts "
+                       rf"output_size\), not {SMALL['size']}x{SMALL['size']}; load it with "
+                       r"PSP\.from_checkpoint\(path, size=1024\)$"):
+        PSP.from_checkpoint(path, **SMALL)
+
+
+def test_loader_accepts_matching_opts(wrappers, in_memory):
+    for name, loader, kwargs, kind in (("psp", PSP, {}, "GradualStyleEncoder"), ("e4e", E4E, {}, "Encoder4Editing"),
+                                       ("restyle-e4e", ReStyle, {"variant": "e4e", "n_iters": 3},
+                                        "ProgressiveBackboneEncoder")):
+        model = wrappers[name]
+        path = in_memory(official_ckpt(model, opts={"encoder_type": kind, "output_size": SMALL["size"]}))
+        loaded = loader.from_checkpoint(path, **kwargs, **SMALL)
+        assert torch.equal(loaded.latent_avg, model.latent_avg)

@@ -55,6 +55,10 @@ class E4E(PSP):
 
     layout = "e4e"
 
+    @classmethod
+    def encoder_types(cls, kwargs: dict) -> tuple[str, ...]:
+        return ("Encoder4Editing",)
+
     def __init__(self, size: int = 1024, encoder: nn.Module | None = None, decoder: nn.Module | None = None, *,
                  style_dim: int = 512, n_mlp: int = 8, channel_multiplier: int = 2,
                  start_from_latent_avg: bool = True) -> None:

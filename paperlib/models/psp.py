@@ -123,6 +123,17 @@ def set_latent_avg(buffer: torch.Tensor, latent_avg: torch.Tensor, source: str) 
         buffer.copy_(latent_avg.reshape(-1, d).expand(n, d))
 
 
+#: ``opts['encoder_type']`` of the official pSp-family files -> (what the file is, which loader reads it).
+ENCODER_TYPES: dict[str, tuple[str, str]] = {
+    "GradualStyleEncoder": ("a pSp checkpoint", 'PSP.from_checkpoint (paperlib.models.load("psp-ffhq-encode", path))'),
+    "Encoder4Editing": ("an e4e checkpoint", 'E4E.from_checkpoint (paperlib.models.load("e4e-ffhq-encode", path))'),
+    "BackboneEncoder": ("a ReStyle-pSp checkpoint", 'ReStyle.from_checkpoint(path, variant="psp") '
+                        '(paperlib.models.load("restyle-psp-ffhq-encode", path))'),
+    "ProgressiveBackboneEncoder": ("a ReStyle-e4e checkpoint", 'ReStyle.from_checkpoint(path, variant="e4e") '
+                                   '(paperlib.models.load("restyle-e4e-ffhq-encode", path))'),
+}
+
+
 class InversionWrapper(nn.Module):
     """Shared plumbing of the pSp-family wrappers: ``encoder``, ``decoder``, buffer ``latent_avg``."""
 
@@ -168,11 +179,41 @@ class InversionWrapper(nn.Module):
         return kwargs
 
     @classmethod
+    def encoder_types(cls, kwargs: dict) -> tuple[str, ...]:
+        """The ``opts['encoder_type']`` values this loader (with these constructor arguments) reads."""
+        return ()
+
+    @classmethod
+    def check_opts(cls, path, opts: dict, kwargs: dict) -> None:
+        """Refuse a file whose ``opts`` names another encoder type or output size than the network
+        being built: pSp, e4e and ReStyle share key names, so such a file would load silently and
+        give wrong codes. One line naming the file, what it is and which loader reads it."""
+        kind = opts.get("encoder_type")
+        accepted = cls.encoder_types(kwargs)
+        if kind is not None and accepted and kind not in accepted:
+            what, loader = ENCODER_TYPES.get(kind, (f"a {kind} checkpoint", "no paperlib loader"))
+            raise CheckpointMismatch(f"{path}: is {what} (opts encoder_type {kind!r}), not {cls.describe(kwargs)}; "
+                                     f"load it with {loader}")
+        size = opts.get("output_size")
+        expected = kwargs.get("size", 1024)
+        if size is not None and int(size) != expected:
+            raise CheckpointMismatch(f"{path}: is a checkpoint for {int(size)}x{int(size)} images (opts output_size), "
+                                     f"not {expected}x{expected}; load it with {cls.__name__}.from_checkpoint(path, "
+                                     f"size={int(size)})")
+
+    @classmethod
+    def describe(cls, kwargs: dict) -> str:
+        """What this loader reads, in words (``a pSp checkpoint``)."""
+        types = cls.encoder_types(kwargs)
+        return ENCODER_TYPES[types[0]][0] if types else f"a {cls.layout} checkpoint"
+
+    @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs) -> "InversionWrapper":
         """Load an official file (``state_dict`` with ``encoder.*`` / ``decoder.*``, ``latent_avg``,
         ``opts``) strictly, in eval mode; ``kwargs`` go to the constructor.
         """
         enc, dec, latent_avg, opts = read_official(path, cls.layout)
+        cls.check_opts(path, opts, kwargs)
         model = cls(**cls.options_from_file(opts, dict(kwargs)))
         load_strict(model.encoder, enc, f"{path} (encoder.*)")
         load_strict(model.decoder, dec, f"{path} (decoder.*)")
@@ -212,6 +253,10 @@ class PSP(InversionWrapper):
     def options_from_file(cls, opts: dict, kwargs: dict) -> dict:
         kwargs.setdefault("start_from_latent_avg", bool(opts.get("start_from_latent_avg", True)))
         return kwargs
+
+    @classmethod
+    def encoder_types(cls, kwargs: dict) -> tuple[str, ...]:
+        return ("GradualStyleEncoder",)
 
     def invert(self, images: torch.Tensor) -> torch.Tensor:
         """Eq 1: the W+ code (B, n_styles, style_dim) of faces ``images`` (B, 3, H, W) in [-1, 1]."""

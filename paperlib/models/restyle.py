@@ -80,6 +80,10 @@ class ReStyle(InversionWrapper):
 
     layout = "ReStyle"
 
+    @classmethod
+    def encoder_types(cls, kwargs: dict) -> tuple[str, ...]:
+        return ("BackboneEncoder",) if kwargs.get("variant", "psp") == "psp" else ("ProgressiveBackboneEncoder",)
+
     def __init__(self, variant: str = "psp", size: int = 1024, n_iters: int = 5, encoder: nn.Module | None = None,
                  decoder: nn.Module | None = None, *, n_styles: int | None = None, style_dim: int = 512,
                  n_mlp: int = 8, channel_multiplier: int = 2) -> None:
