@@ -1,19 +1,24 @@
-"""The evaluation's per-image cache: PNG and JSON files on disk, written atomically, checked when read.
+"""The evaluation's per-image cache: values on disk, images only for the first few, checked when read.
 
-Layout of ``<out_dir>/cache``:
+Layout of ``<out_dir>/cache`` (``<chunk>`` = ``<first>-<last>`` image indices of one batch):
 
-- ``images/<method>/<attribute>/<index>.png``: each output as an 8-bit PNG (the authors score
-  saved files, so the metrics are computed from these);
-- ``metrics/<method>/<attribute>.json``: per-image metric values (and FID once all are done);
-- ``scores/<attribute>.json``: per-image ground-truth scores, for profiles that have them;
-- ``manifest.json``: the settings that determine the images; a cache made with other settings
-  is refused.
+- ``chunks/<attribute>/<chunk>.json``: per method the per-image metric values (MAE, LPIPS) of
+  the chunk's images, and the profile's per-image ground-truth scores; written last, so a
+  record present means the chunk is done;
+- ``chunks/<attribute>/<chunk>.npz``: per method the FID Inception features of the outputs
+  (float32, 8 KB per image at 2048-d); ``chunks/sources/<chunk>.npz``: those of the photos;
+- ``images/<method>/<attribute>/<index>.png``: the outputs as 8-bit PNGs for the first
+  ``keep_images`` indices only (figures, inspection); every metric is computed in memory from
+  the same 8-bit quantisation a saved PNG holds, so the numbers equal those of saved files;
+- ``fid.json``: FID per method and attribute once every image is scored;
+- ``manifest.json``: the settings that determine the images; a cache made with other
+  settings is refused.
 
 Every file is written to a temporary name and renamed, so a crash never leaves half a file
 under its real name. A file damaged anyway (a power cut before the data reached the disk, a
-copy gone wrong) is detected when read: a JSON file that does not parse, a PNG without its end
-chunk or that does not decode. It is reported on stderr, moved aside (``<name>.corrupt``) and
-recomputed, never read as data.
+copy gone wrong) is detected when read: a JSON file that does not parse, an ``.npz`` that does
+not load, a PNG without its end chunk or that does not decode. It is reported on stderr, moved
+aside (``<name>.corrupt``) and recomputed, never read as data.
 """
 
 from __future__ import annotations
@@ -117,6 +122,25 @@ def load_png(path: Path) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255
 
 
+def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Arrays as an uncompressed ``.npz``, atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_bytes(buf.getvalue(), path)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of an ``.npz``; None when missing or damaged (then reported and moved aside)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as err:  # zipfile.BadZipFile, EOFError, ValueError, OSError
+        quarantine(path, f"not a readable .npz: {type(err).__name__}")
+        return None
+
+
 class EvalCache:
     """Paths and settings of one evaluation cache folder (see the module doc)."""
 
@@ -126,14 +150,21 @@ class EvalCache:
     def image(self, method: str, attribute: str, index: int) -> Path:
         return self.root / "images" / SLUG[method] / attribute / f"{index:05d}.png"
 
-    def metrics(self, method: str, attribute: str) -> Path:
-        return self.root / "metrics" / SLUG[method] / f"{attribute}.json"
+    @staticmethod
+    def _chunk_name(indices) -> str:
+        return f"{indices[0]:05d}-{indices[-1]:05d}"
 
-    def scores(self, attribute: str) -> Path:
-        return self.root / "scores" / f"{attribute}.json"
+    def record(self, attribute: str, indices) -> Path:
+        """The values of one chunk of images for one attribute (JSON)."""
+        return self.root / "chunks" / attribute / f"{self._chunk_name(indices)}.json"
 
-    def fid_sources(self, n_images: int) -> Path:
-        return self.root / f"fid_sources_{n_images}.npz"
+    def features(self, attribute: str, indices) -> Path:
+        """The FID features of one chunk's outputs for one attribute (``attribute="sources"``: the photos')."""
+        return self.root / "chunks" / attribute / f"{self._chunk_name(indices)}.npz"
+
+    @property
+    def fid_path(self) -> Path:
+        return self.root / "fid.json"
 
     @property
     def manifest_path(self) -> Path:
@@ -155,5 +186,5 @@ class EvalCache:
         return manifest
 
 
-__all__ = ["EvalCache", "CorruptEntry", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
+__all__ = ["EvalCache", "CorruptEntry", "save_arrays", "load_arrays", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
            "quarantine"]

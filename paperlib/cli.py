@@ -218,6 +218,13 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--celeba-hq", default=None, help="paper profile: CelebA-HQ folder (default $PAPERLIB_CELEBA_HQ)")
     p.add_argument("--interfacegan-factor", type=float, default=None,
                    help="paper profile: step along the InterFaceGAN directions for e4e / ReStyle")
+    p.add_argument("--generation", choices=("eogi", "fixed"), default=None,
+                   help="paper profile: eogi (default; EOGI's code: fresh StyleGAN noise per generation, seeded by "
+                        "each image's code, output unclamped into classifier and blend) or fixed (stored noise, "
+                        "clamped)")
+    p.add_argument("--keep-images", type=_count, default=None,
+                   help="keep the outputs of the first K images as PNGs under OUT/cache/images (default 10); "
+                        "every image's metric values and FID features are cached either way")
     p.add_argument("--render-only", action="store_true", help="compute nothing; render the tables from the cache")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -227,7 +234,7 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 def _evaluate_command(args: argparse.Namespace) -> int:
     from . import profiles
-    from .evaluate import check_arguments, evaluate
+    from .evaluate import KEEP_IMAGES, check_arguments, evaluate
     from .locks import FolderBusy, folder_lock
 
     progress = not args.quiet
@@ -235,7 +242,8 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     n_images = args.n_images or d["n_images"]
     batch = args.batch or d["batch"]
     try:
-        check_arguments(args.attributes, args.methods, args.alpha, batch)
+        keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
+        check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
         device = _device(args.device, args.profile)
         out = _out_folder(args.out, f"runs/eval-{args.profile}")
         options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": progress}
@@ -245,18 +253,21 @@ def _evaluate_command(args: argparse.Namespace) -> int:
             options["celeba_root"] = args.celeba_hq
         if args.interfacegan_factor is not None:
             options["interfacegan_factor"] = args.interfacegan_factor
+        if args.generation is not None:
+            options["generation"] = args.generation
         profiles.check(args.profile, **options)
         with folder_lock(out, "evaluate"):  # before the setup, which may train a classifier for minutes
             setup = profiles.get(args.profile, **options)
             result = evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
-                              batch=batch, render_only=args.render_only, fresh=args.fresh, progress=progress)
+                              batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
+                              progress=progress)
     except (ValueError, FileNotFoundError, FolderBusy) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     t = result.timings
     print(f"evaluate {args.profile}: {setup.n_images} images; {result.batches_computed} batches computed, "
-          f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images {t['generate_s']:.1f} s, "
-          f"metrics {t['metrics_s']:.1f} s)")
+          f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images and metrics {t['generate_s']:.1f} s, "
+          f"tables {t['render_s']:.1f} s)")
     print(f"wrote {', '.join(str(p) for p in result.files)}")
     return 0
 

@@ -86,3 +86,76 @@ class DiffNet(nn.Module):
             )
         delta = differential_features(self.shared, x[:, :3], x[:, 3:])
         return self.fc(torch.flatten(self.classifier(delta), 1))
+
+
+class SourceEncoded(nn.Module):
+    """A :class:`DiffNet` whose ``E(I')`` (eq 4) is computed once and reused.
+
+    Every attribute and mask variant of one image classifies pairs ``[I', T]`` with the same
+    ``I'``; only ``T`` changes. This module holds ``I'`` (B, 3, H, W) at the classifier's size
+    and encodes it once, either plain (B) or as the 6 test-time-augmentation views of
+    :func:`paperlib.cam.tta_views` (6 B, of which the unflipped x1.0 view is the plain one).
+    Its ``forward`` takes the same 6-channel pairs (or their TTA views) as the DiffNet and
+    computes ``fc(classifier(E(T) - E(I')))`` with the cached ``E(I')``: the same numbers, one
+    encoder pass fewer per call. ``encodings`` counts the encoder passes over ``I'``.
+    """
+
+    in_channels = 6
+
+    def __init__(self, net: DiffNet, source: torch.Tensor, tta: bool = False) -> None:
+        super().__init__()
+        check_tensor("source", source, 4)
+        self.net = net
+        self.source = source
+        self.encodings = 0
+        self._views: torch.Tensor | None = None  # E of the 6 views (6 B, ...), or
+        self._plain: torch.Tensor | None = None  # E of the plain I' (B, ...)
+        if tta:
+            self._encode_views()
+
+    @property
+    def target_layer(self) -> nn.Module:
+        return self.net.target_layer
+
+    @torch.no_grad()
+    def _encode_views(self) -> torch.Tensor:
+        from .cam import tta_views
+
+        if self._views is None:
+            self._views = self._encode(tta_views(self.source))
+        return self._views
+
+    def _encode(self, images: torch.Tensor) -> torch.Tensor:
+        """The encoder in eval mode (batch-norm running statistics), counted."""
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            out = self.net.shared(images)
+        finally:
+            self.net.train(was_training)
+        self.encodings += 1
+        return out
+
+    @torch.no_grad()
+    def source_features(self, n: int) -> torch.Tensor:
+        """``E(I')`` for a batch of ``n`` pairs: the plain batch (n = B) or its 6 TTA views (n = 6 B)."""
+        b = self.source.shape[0]
+        if n == 6 * b:
+            return self._encode_views()
+        if n != b:
+            raise ValueError(f"x: expected {b} pairs or their {6 * b} TTA views, got {n}")
+        if self._views is not None:
+            from .cam import TTA_FACTORS
+
+            k = TTA_FACTORS.index(1.0)  # the unflipped view at factor 1.0 is I' itself
+            return self._views[k * b:(k + 1) * b]
+        if self._plain is None:
+            self._plain = self._encode(self.source)
+        return self._plain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, 4)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"x: expected 6 channels [I', T] (source and edited RGB stacked), got {x.shape[1]}")
+        delta = self.net.shared(x[:, 3:]) - self.source_features(x.shape[0])
+        return self.net.fc(torch.flatten(self.net.classifier(delta), 1))

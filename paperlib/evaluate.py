@@ -7,12 +7,20 @@ knows neither world). The methods are those of :mod:`paperlib.methods`; the per-
 :mod:`paperlib.provenance`. A profile with a ground-truth hook (``Setup.ground_truth``) also gets
 its per-image scores cached and summarised (``<name>.csv/.json/.md``, e.g. ``localization.*``).
 
-Resume: images are produced in fixed chunks ``[k*batch, (k+1)*batch)``; a chunk whose files are
-all present is skipped, an incomplete one is recomputed whole (so the batch composition, hence
-every number, is the same as in an uninterrupted run). Metrics are always computed from the PNG
-files, so tables re-render from the cache without any network. The cache folder is locked while
-an evaluation writes it (:mod:`paperlib.locks`): a second process on the same folder stops with
-a one-line error naming the holder.
+Image-major: the images are taken in fixed chunks ``[k*batch, (k+1)*batch)``. Per chunk, one
+inversion, one ``G(w)``, one parsing of ``I`` and one encoding of ``I'`` (its 6 TTA views)
+serve every attribute and every mask variant (:func:`paperlib.pipeline.prepare`); per
+attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes, the blends and the
+deghosted outputs (:func:`paperlib.pipeline.edit_prepared`). The outputs are quantised to 8 bits
+in memory (what a saved PNG holds) and scored at once: MAE, LPIPS and the FID Inception
+features go to the cache; PNGs are kept only for the first ``keep_images`` images.
+
+Resume: a (chunk, attribute) whose record is complete is skipped; an incomplete one is
+recomputed whole (so the batch composition, hence every number, is the same as in an
+uninterrupted run). A metric that became available later (LPIPS or FID weights downloaded) is
+computed from the kept PNGs when every image of the chunk is kept, else the chunk is
+recomputed. The output folder is locked while an evaluation writes it (:mod:`paperlib.locks`):
+a second process on it stops with a one-line error naming the holder.
 
 Outputs in ``out_dir``: ``table1_lpips.csv/.json``, ``table2_mae.csv/.json``,
 ``table3_fid.csv/.json`` (one row per attribute and method: n, mean, std, the published value
@@ -30,18 +38,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
-from ._checks import check_positive_int
+from ._checks import check_int, check_positive_int
 from .attributes import TABLE_ATTRIBUTES, check_attribute
-from .cache import CorruptEntry, EvalCache, atomic_bytes, load_png, png_complete, read_json, save_png, to_uint8, write_json
+from .cache import (CorruptEntry, EvalCache, atomic_bytes, load_arrays, load_png, png_complete, read_json,
+                    save_arrays, save_png, to_uint8, write_json)
 from .locks import folder_lock
 from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
-from .pipeline import VARIANTS, edit_variants, variant_config
+from .pipeline import VARIANTS, edit_prepared, prepare, variant_config
 from .profiles import Setup
 from .provenance import record
 from .published import TABLE_NUMBER
 from .tables import METRICS, TABLE_FILES, applicable, markdown_tables, table_rows, write_csv
+
+#: Images whose outputs are kept as PNGs by default (for figures and inspection).
+KEEP_IMAGES = 10
 
 
 @dataclass
@@ -58,14 +71,16 @@ class EvalResult:
     batches_cached: int
 
 
-def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8) -> list[str]:
+def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8,
+                    keep_images: int = KEEP_IMAGES) -> list[str]:
     """One-line errors for bad evaluation arguments (before any work); returns the methods in table order."""
-    if not attributes:
-        raise ValueError("attributes: expected at least one attribute")
+    if isinstance(attributes, str) or not attributes:
+        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
     for a in attributes:
         check_attribute(a)
     methods = check_methods(methods)
     check_positive_int("batch", batch)
+    check_int("keep_images", keep_images, 0)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha != alpha or abs(alpha) == float("inf"):
         raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
     return methods
@@ -76,115 +91,180 @@ def _chunks(n: int, batch: int) -> list[list[int]]:
 
 
 # ------------------------------------------------------------------------------- generation
+def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0
+                  ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]]:
+    """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
+    and the profile's ground-truth scores of each mask variant (empty without ground truth),
+    per attribute. The per-image work is done once for all attributes (module doc)."""
+    source = setup.load_sources(list(indices))
+    c = setup.components
+    variants = {a: tuple(MASK_METHODS[m] for m in ms if m in MASK_METHODS) for a, ms in todo.items()}
+    edits = [a for a, ms in todo.items() if "pSp" in ms or variants[a]]
+    prepared = None
+    if edits:
+        every = [v for a in edits for v in variants[a]]
+        parsing = None
+        if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
+            parsing = setup.source_parsing(indices, source)
+        prepared = prepare(c, source, parsing_source=parsing, tta=any(variant_config(v)[1] for v in every))
+    out = {}
+    for attribute, methods in todo.items():
+        outputs: dict[str, torch.Tensor] = {}
+        scores: dict[str, dict[str, list[float]]] = {}
+        if attribute in edits:
+            e = edit_prepared(c, prepared, attribute, variants[attribute], alpha=alpha)
+            if "pSp" in methods:
+                outputs["pSp"] = e.edited
+            for m in methods:
+                if m in MASK_METHODS:
+                    outputs[m] = e.outputs[MASK_METHODS[m]]
+            if setup.ground_truth is not None and variants[attribute]:
+                scores = setup.ground_truth.score(e, attribute, alpha)
+        for m in methods:
+            if m in BASELINES:
+                with torch.no_grad():
+                    outputs[m] = setup.baselines[m](source, attribute)
+        out[attribute] = (outputs, scores)
+    return out
+
+
 def compute_batch(setup: Setup, indices: Sequence[int], attribute: str, methods: Sequence[str],
                   alpha: float = 20.0) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]:
-    """Outputs (in [-1, 1]) of every method in ``methods`` for the source images ``indices``,
-    and the profile's ground-truth scores of each mask variant (empty without ground truth).
-
-    Inversion, edit and the CAM passes are shared between the methods.
-    """
-    source = setup.load_sources(list(indices))
-    outputs: dict[str, torch.Tensor] = {}
-    scores: dict[str, dict[str, list[float]]] = {}
-    masked = [m for m in methods if m in MASK_METHODS]
-    if "pSp" in methods or masked:
-        variants = tuple(MASK_METHODS[m] for m in masked)
-        parsing = None
-        if any(variant_config(v)[3] for v in variants) and setup.source_parsing is not None:
-            parsing = setup.source_parsing(indices, source)
-        e = edit_variants(setup.components, source, attribute, variants, alpha=alpha, parsing_source=parsing)
-        if "pSp" in methods:
-            outputs["pSp"] = e.edited
-        for m in masked:
-            outputs[m] = e.outputs[MASK_METHODS[m]]
-        if setup.ground_truth is not None and variants:
-            scores = setup.ground_truth.score(e, attribute, alpha)
-    for m in methods:
-        if m in BASELINES:
-            with torch.no_grad():
-                outputs[m] = setup.baselines[m](source, attribute)
-    return outputs, scores
+    """:func:`compute_chunk` for one attribute: ``(outputs, ground-truth scores)``."""
+    return compute_chunk(setup, indices, {attribute: list(methods)}, alpha)[attribute]
 
 
-def _generate(setup: Setup, cache: EvalCache, attributes, methods, alpha, batch, progress) -> tuple[int, int]:
+# ------------------------------------------------------------------------- scoring and cache
+def _quantised(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] as the metrics see a saved file: 8-bit, back in [0, 1], (B, 3, H, W) on the CPU."""
+    return to_uint8(images).permute(0, 3, 1, 2).float() / 255
+
+
+def _chunk_status(setup: Setup, cache: EvalCache, attribute: str, idx: list[int], methods: list[str],
+                  per_image: dict, fid, ids: dict, keep: int) -> tuple[str, dict | None]:
+    """``("done" | "refill" | "compute", record)`` of one (chunk, attribute): done; only metrics missing
+    and every image kept as a PNG (score them from the files); or to be computed."""
+    rec = read_json(cache.record(attribute, idx), None)
+    if not isinstance(rec, dict) or rec.get("indices") != idx:
+        return "compute", None
+    if not all(png_complete(cache.image(m, attribute, i)) for m in methods for i in idx if i < keep):
+        return "compute", None
+    gt = setup.ground_truth is not None and any(m in MASK_METHODS for m in methods)
+    if gt and not rec.get("scores"):
+        return "compute", None
+    values, made_with = rec.get("values", {}), rec.get("ids", {})
+    have = all(len(values.get(m, {}).get(name, [])) == len(idx) and made_with.get(name) == ids[name]
+               for m in methods for name in per_image)
+    if have and fid is not None:
+        feats = load_arrays(cache.features(attribute, idx))
+        have = made_with.get("FID") == ids["FID"] and feats is not None and all(m in feats for m in methods)
+    if have:
+        return "done", rec
+    return ("refill" if all(i < keep for i in idx) else "compute"), rec
+
+
+def _score(out01: dict[str, torch.Tensor], source01: torch.Tensor, per_image: dict, fid) -> tuple[dict, dict]:
+    """Per-image metric values and FID features of each method's quantised outputs."""
+    values = {m: {name: [float(v) for v in fn(o, source01).tolist()] for name, fn in per_image.items()}
+              for m, o in out01.items()}
+    feats = {m: fid.activations(o).astype(np.float32) for m, o in out01.items()} if fid is not None else {}
+    return values, feats
+
+
+def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, source01: torch.Tensor,
+                 scores: dict, per_image: dict, fid, ids: dict) -> None:
+    """Score a chunk's outputs and write its features, then its record (written last: the chunk is done).
+    ``ids`` names the network behind each metric (real or stand-in), so values of one are never
+    reused for the other."""
+    values, feats = _score(out01, source01, per_image, fid)
+    if feats:
+        save_arrays(feats, cache.features(attribute, idx))
+    write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
+
+
+def _generate(setup: Setup, cache: EvalCache, attributes, methods, alpha, batch, keep, per_image, fid, ids,
+              progress) -> tuple[int, int]:
+    """Compute (or reuse) every (chunk, attribute), image-major (module doc); returns (computed, cached) chunks."""
     from tqdm.auto import tqdm
 
-    steps = [(a, idx) for a in attributes for idx in _chunks(setup.n_images, batch)]
     computed = cached = 0
-    for attribute, idx in tqdm(steps, desc=f"evaluate {setup.profile}: images", disable=not progress, unit="batch"):
-        todo = [m for m in methods if applicable(m, attribute, setup)]
-        scores_file = cache.scores(attribute)
-        scores = read_json(scores_file, {}) if setup.ground_truth is not None else None
-        have_imgs = all(png_complete(cache.image(m, attribute, i)) for m in todo for i in idx)
-        have_scores = scores is None or all(str(i) in scores for i in idx)
-        if have_imgs and have_scores:
+    todo_of = {a: [m for m in methods if applicable(m, a, setup)] for a in attributes}
+    for idx in tqdm(_chunks(setup.n_images, batch), desc=f"evaluate {setup.profile}", disable=not progress,
+                    unit="batch"):
+        status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
+        todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
+        refill = [a for a in attributes if status[a][0] == "refill"]
+        src = load_arrays(cache.features("sources", idx)) if fid is not None else None
+        need_sources = fid is not None and (src is None or str(src.get("id")) != ids["FID"])
+        if not (todo or refill or need_sources):
             cached += 1
             continue
-        outputs, batch_scores = compute_batch(setup, idx, attribute, todo, alpha)
-        for m in todo:
-            for i, img in zip(idx, to_uint8(outputs[m])):
-                save_png(img, cache.image(m, attribute, i))
-        if scores is not None:
-            for j, i in enumerate(idx):
-                scores[str(i)] = {v: {k: vals[j] for k, vals in s.items()} for v, s in batch_scores.items()}
-            write_json(scores, scores_file)
-        computed += 1
+        source01 = _quantised(setup.load_sources(list(idx)))
+        if need_sources:
+            save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
+                        cache.features("sources", idx))
+        for attribute, (outputs, scores) in (compute_chunk(setup, idx, todo, alpha) if todo else {}).items():
+            out01 = {m: _quantised(o) for m, o in outputs.items()}
+            for m, o in out01.items():
+                for i, img in zip(idx, o):
+                    if i < keep:
+                        save_png((img * 255).round().to(torch.uint8).permute(1, 2, 0), cache.image(m, attribute, i))
+            _write_chunk(cache, attribute, idx, out01, source01, scores, per_image, fid, ids)
+        for attribute in refill:
+            out01 = {m: torch.stack([load_png(cache.image(m, attribute, i)) for i in idx]) for m in todo_of[attribute]}
+            _write_chunk(cache, attribute, idx, out01, source01, status[attribute][1].get("scores", {}), per_image,
+                         fid, ids)
+        computed += 1 if todo else 0
+        cached += 0 if todo else 1
     return computed, cached
 
 
-# ---------------------------------------------------------------------------------- metrics
-def _sources01(setup: Setup, idx: Sequence[int]) -> torch.Tensor:
-    """The sources as the metrics see them: quantised to 8 bits, in [0, 1], on the CPU."""
-    return to_uint8(setup.load_sources(list(idx))).permute(0, 3, 1, 2).float() / 255
-
-
-def _metric_values(setup, cache: EvalCache, attributes, methods, batch, metric_fns, fid, progress) -> None:
-    from tqdm.auto import tqdm
-
-    from .metrics import mae
-
+def _collect(setup: Setup, cache: EvalCache, attributes, methods, batch: int, ids: dict, fid) -> tuple[dict, dict]:
+    """From the cache: ``values[(method, attribute)] = {metric: {index: value}, "FID": {n, value}}`` and
+    the ground-truth scores ``{attribute: {index: {variant: {metric: value}}}}``."""
+    values: dict = {}
+    scores: dict = {}
+    fids = read_json(cache.fid_path, {})
     n = setup.n_images
-    jobs = [(m, a) for a in attributes for m in methods if applicable(m, a, setup)]
-    for method, attribute in tqdm(jobs, desc=f"evaluate {setup.profile}: metrics", disable=not progress):
-        path = cache.metrics(method, attribute)
-        values_of = read_json(path, {})
-        per_image = {"MAE": mae, **metric_fns}
-        for name, fn in per_image.items():
-            values = values_of.setdefault(name, {})
-            missing = [i for i in range(n) if str(i) not in values]
-            for idx in _chunks(len(missing), batch):
-                chunk = [missing[j] for j in idx]
-                paths = [cache.image(method, attribute, i) for i in chunk]
-                if not all(p.is_file() for p in paths):
-                    break  # images not generated (render-only); cells report the n they have
-                out = torch.stack([load_png(p) for p in paths])
-                for i, v in zip(chunk, fn(out, _sources01(setup, chunk)).tolist()):
-                    values[str(i)] = float(v)
-                write_json(values_of, path)
-        if fid is not None:
-            have = all(cache.image(method, attribute, i).is_file() for i in range(n))
-            if have and values_of.get("FID", {}).get("n") != n:
-                mu, sigma = _fid_source_stats(setup, cache, fid, batch)
-                images = (torch.stack([load_png(cache.image(method, attribute, i)) for i in idx])
-                          for idx in _chunks(n, batch))
-                values_of["FID"] = {"n": n, "value": fid.fid_to_stats(images, mu, sigma)}
-                write_json(values_of, path)
+    for attribute in attributes:
+        ms = [m for m in methods if applicable(m, attribute, setup)]
+        feats: dict[str, list] = {m: [] for m in ms}
+        sources: list = []
+        for idx in _chunks(n, batch):
+            rec = read_json(cache.record(attribute, idx), None)
+            if not isinstance(rec, dict) or rec.get("indices") != idx:
+                continue
+            made_with = rec.get("ids", {})
+            for m in ms:
+                for name, vals in rec.get("values", {}).get(m, {}).items():
+                    if made_with.get(name) == ids.get(name):
+                        values.setdefault((m, attribute), {}).setdefault(name, {}).update(
+                            {str(i): v for i, v in zip(idx, vals)})
+            for v, per_metric in rec.get("scores", {}).items():
+                for j, i in enumerate(idx):
+                    scores.setdefault(attribute, {}).setdefault(str(i), {})[v] = {
+                        k: vals[j] for k, vals in per_metric.items()}
+            if fid is not None:
+                f, s = load_arrays(cache.features(attribute, idx)), load_arrays(cache.features("sources", idx))
+                if f is not None and s is not None and rec.get("ids", {}).get("FID") == ids["FID"]:
+                    for m in ms:
+                        if m in f:
+                            feats[m].append(f[m])
+                    sources.append(s["sources"])
+        for m in ms:
+            key = f"{m}/{attribute}/{ids['FID']}"
+            if fid is not None and key not in fids and sum(len(f) for f in feats[m]) == n \
+                    and sum(len(s) for s in sources) == n:
+                from .metrics import activation_statistics, fid_from_stats
 
+                fids[key] = {"n": n, "value": fid_from_stats(
+                    *activation_statistics(np.concatenate(feats[m]).astype(np.float64)),
+                    *activation_statistics(np.concatenate(sources).astype(np.float64)))}
+                write_json(fids, cache.fid_path)
+            if fids.get(key, {}).get("n") == n:
+                values.setdefault((m, attribute), {})["FID"] = fids[key]
+    return values, scores
 
-def _fid_source_stats(setup: Setup, cache: EvalCache, fid, batch: int):
-    from .metrics import load_stats, save_stats
-
-    path = cache.fid_sources(setup.n_images)
-    if path.is_file():
-        try:
-            return load_stats(path)
-        except Exception as err:  # a truncated .npz raises zipfile.BadZipFile
-            from .cache import quarantine
-            quarantine(path, f"unreadable FID statistics: {err}")
-    images = (_sources01(setup, idx) for idx in _chunks(setup.n_images, batch))
-    mu, sigma = fid.statistics(images, "FID features (sources)")
-    save_stats(path, mu, sigma)
-    return mu, sigma
 
 
 def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
@@ -226,62 +306,73 @@ def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, objec
 
 # -------------------------------------------------------------------------------- evaluate
 def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = TABLE_ATTRIBUTES,
-             methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int = 8, lpips=None, fid=None,
-             render_only: bool = False, fresh: bool = False, progress: bool = True) -> EvalResult:
-    """Generate (or reuse) every output image, compute (or reuse) the metrics, write the tables.
+             methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
+             keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
+             progress: bool = True) -> EvalResult:
+    """Generate (or reuse) every output, score it, write the tables.
 
-    ``lpips`` / ``fid``: metric objects to use instead of the real ones (stand-ins for tests;
-    their cells are marked ``stand-in``); by default the real metrics run when their weights are
-    present and are reported ``unavailable`` with the reason otherwise. ``render_only``: compute
-    nothing, render what the cache holds. ``fresh``: delete the cache first. See the module doc.
+    ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
+    decides the batches the networks see). ``keep_images``: outputs of the first that many images
+    are kept as PNGs. ``lpips`` / ``fid``: metric objects to use instead of the real ones
+    (stand-ins for tests; their cells are marked ``stand-in``); by default the real metrics run
+    when their weights are present and are reported ``unavailable`` with the reason otherwise.
+    ``render_only``: compute nothing, render what the cache holds. ``fresh``: delete the cache
+    first. See the module doc.
     """
-    methods = check_arguments(attributes, methods, alpha, batch)
+    from .profiles import DEFAULTS
+
+    batch = DEFAULTS.get(getattr(setup, "profile", None), {}).get("batch", 8) if batch is None else batch
+    methods = check_arguments(attributes, methods, alpha, batch, keep_images)
     check_positive_int("n_images", setup.n_images)
     out_dir = Path(out_dir)
     with folder_lock(out_dir, "evaluate"):
-        return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, lpips, fid, render_only,
-                         fresh, progress)
+        return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
+                         render_only, fresh, progress)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
-              lpips, fid, render_only: bool, fresh: bool, progress: bool) -> EvalResult:
+              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool) -> EvalResult:
     """The body of :func:`evaluate`, run while holding the output folder's lock."""
+    from .metrics import mae
+
     t0 = time.perf_counter()
     cache = EvalCache(out_dir / "cache")
     if fresh and cache.root.exists():
         shutil.rmtree(cache.root)
-    params = {**setup.params, "profile": setup.profile, "alpha": alpha}
+    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
     manifest = cache.check_manifest(params)
 
     fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images)
-    timings = {"generate_s": 0.0, "metrics_s": 0.0}
+    per_image = {"MAE": mae, **fns}
+    ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
+           "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048"}
+    timings = {"generate_s": 0.0}
     computed = cached = 0
     if not render_only:
-        for attempt in (1, 2):  # a PNG found corrupt while scoring is moved aside and regenerated once
-            t = time.perf_counter()
-            computed, cached = _generate(setup, cache, attributes, methods, alpha, batch, progress)
-            timings["generate_s"] += time.perf_counter() - t
-            manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + time.perf_counter() - t
-            write_json(manifest, cache.manifest_path)
+        for attempt in (1, 2):  # a kept PNG found corrupt while scoring is moved aside and regenerated once
             t = time.perf_counter()
             try:
-                _metric_values(setup, cache, attributes, methods, batch, fns, fid_obj, progress)
+                computed, cached = _generate(setup, cache, attributes, methods, alpha, batch, keep, per_image,
+                                             fid_obj, ids, progress)
             except CorruptEntry:
                 if attempt == 2:
                     raise
                 continue
             finally:
-                timings["metrics_s"] += time.perf_counter() - t
+                timings["generate_s"] += time.perf_counter() - t
             break
+        manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + timings["generate_s"]
+        write_json(manifest, cache.manifest_path)
 
     t = time.perf_counter()
-    rows = {m: table_rows(setup, cache, m, attributes, methods, reasons, stand_in) for m in METRICS}
+    values, scores = _collect(setup, cache, attributes, methods, batch, ids, fid_obj)
+    rows = {m: table_rows(setup, values, m, attributes, methods, reasons, stand_in) for m in METRICS}
     timings["render_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     timings["generate_s_all_runs"] = manifest.get("generate_s_total", 0.0)
     provenance = record(
         profile=setup.profile, n_images=setup.n_images, attributes=attributes, methods=methods, alpha=alpha,
-        batch=batch, device=setup.device, params=params, assets=setup.assets, timings=timings,
+        batch=batch, keep_images=keep, device=setup.device, params=params, assets=setup.assets, timings=timings,
         metrics={m: {"available": m not in reasons, "reason": reasons.get(m), "stand_in": stand_in[m]}
                  for m in METRICS},
         batches={"computed": computed, "cached": cached})
@@ -297,18 +388,19 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     files.append(md)
     gt_rows = None
     if setup.ground_truth is not None:
-        gt_rows = _ground_truth_files(setup, cache, out_dir, attributes, methods, provenance)
+        gt_rows = _ground_truth_files(setup, scores, out_dir, attributes, methods, provenance)
         files += [out_dir / f"{setup.ground_truth.name}.{ext}" for ext in ("csv", "json", "md")]
     return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached)
 
 
-def _ground_truth_files(setup: Setup, cache: EvalCache, out_dir: Path, attributes, methods, provenance) -> list[dict]:
-    """Collect the cached ground-truth scores and write the profile's summary (``<name>.csv/.json/.md``)."""
+def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attributes, methods,
+                        provenance) -> list[dict]:
+    """Summarise the cached ground-truth scores and write the profile's files (``<name>.csv/.json/.md``)."""
     gt = setup.ground_truth
     variants = [v for v in VARIANTS if any(MASK_METHODS.get(m) == v for m in methods)]
     scores = {v: {k: [] for k in (*gt.metrics, "attribute")} for v in variants}
     for attribute in attributes:
-        per_image = read_json(cache.scores(attribute), {})
+        per_image = per_attribute.get(attribute, {})
         for i in range(setup.n_images):
             for v in variants:
                 if v in per_image.get(str(i), {}):
@@ -324,4 +416,4 @@ def _ground_truth_files(setup: Setup, cache: EvalCache, out_dir: Path, attribute
     return rows
 
 
-__all__ = ["EvalResult", "evaluate", "compute_batch", "check_arguments"]
+__all__ = ["EvalResult", "evaluate", "compute_chunk", "compute_batch", "check_arguments", "KEEP_IMAGES"]

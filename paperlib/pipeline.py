@@ -88,14 +88,17 @@ def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.
 
 
 def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
-                      variants: tuple[Variant, ...] = ("Diff-CAM++",)) -> dict[Variant, torch.Tensor]:
+                      variants: tuple[Variant, ...] = ("Diff-CAM++",), classifier: nn.Module | None = None
+                      ) -> dict[Variant, torch.Tensor]:
     """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
     (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
-    TTA setting share one forward/backward pass."""
+    TTA setting share one forward/backward pass. ``classifier``: the network to use instead of
+    ``c.classifier`` (e.g. the :class:`paperlib.diffnet.SourceEncoded` of :func:`prepare`)."""
     configs = [variant_config(v)[:3] for v in variants]
     size = edited.shape[-2:]
     pair = classifier_input(c, reconstruction, edited)
-    maps = cam_variants(c.classifier, c.classifier.target_layer, pair, c.class_index(attribute), configs)
+    net = c.classifier if classifier is None else classifier
+    maps = cam_variants(net, net.target_layer, pair, c.class_index(attribute), configs)
     return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
 
 
@@ -151,24 +154,69 @@ class BatchEdit:
     outputs: dict[str, torch.Tensor]    # variant -> deghosted F
 
 
-def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
-                  alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
-    """The method for several mask variants at once: inversion, edit and CAM passes are shared."""
-    segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
+@dataclass
+class Prepared:
+    """What one batch of photos shares across every attribute and mask variant: ``I``, ``w = E(I)``
+    (eq 1), ``I' = G(w)`` (eq 2), the parsing of ``I`` (computed on first need) and the classifier
+    with ``E(I')`` encoded once (:class:`paperlib.diffnet.SourceEncoded`, all 6 TTA views when a
+    variant needs them)."""
+
+    source: torch.Tensor
+    latents: torch.Tensor
+    reconstruction: torch.Tensor
+    classifier: nn.Module
+    parsing_source: Optional[torch.Tensor] = None
+
+
+def prepare(c: Components, source: torch.Tensor, *, parsing_source: torch.Tensor | None = None,
+            tta: bool = True) -> Prepared:
+    """The per-image half of the method: one inversion, one ``G(w)``, one encoding of ``I'``
+    (its 6 TTA views when ``tta``). ``parsing_source``: known parsing maps of ``I`` (SynthFace);
+    otherwise ``c.parse(I)`` runs once, when a segmenting variant first needs it."""
+    from .diffnet import DiffNet, SourceEncoded
+
     with torch.no_grad():
         w = invert(c, source)
-        w_edit = edited_latents(c, w, attribute, alpha)
-        reconstruction, edited = c.generate(w), c.generate(w_edit)
-    cams = differential_cams(c, reconstruction, edited, attribute, variants)
-    parsing_edited = None
-    if segmenting:
+        reconstruction = c.generate(w)
+    classifier = c.classifier
+    if isinstance(classifier, DiffNet):
+        classifier = SourceEncoded(classifier, classifier_input(c, reconstruction, reconstruction)[:, :3], tta=tta)
+    return Prepared(source, w, reconstruction, classifier, parsing_source)
+
+
+def _parsing_source(c: Components, p: Prepared) -> torch.Tensor | None:
+    if p.parsing_source is None and c.parse is not None:
         with torch.no_grad():
-            if parsing_source is None and c.parse is not None:
-                parsing_source = c.parse(source)
+            p.parsing_source = c.parse(p.source)
+    return p.parsing_source
+
+
+def edit_prepared(c: Components, p: Prepared, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
+                  alpha: float = 20.0) -> BatchEdit:
+    """The per-attribute half: one ``G(w + alpha n)`` (eq 3), the CAM passes (eq 4-9), one parsing
+    of ``T``, the masks (eq 10), blends (eq 11) and deghosted outputs of every variant."""
+    segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
+    with torch.no_grad():
+        w_edit = edited_latents(c, p.latents, attribute, alpha)
+        edited = c.generate(w_edit)
+    cams = differential_cams(c, p.reconstruction, edited, attribute, variants, classifier=p.classifier)
+    parsing_source = parsing_edited = None
+    if segmenting:
+        parsing_source = _parsing_source(c, p)
+        with torch.no_grad():
             parsing_edited = c.exact_parsing(w_edit) if c.exact_parsing is not None else (
                 c.parse(edited) if c.parse is not None else None)
     masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
     with torch.no_grad():
-        blended = {v: blend(edited, source, masks[v]) for v in variants}
+        blended = {v: blend(edited, p.source, masks[v]) for v in variants}
         outputs = {v: c.deghost(f) for v, f in blended.items()}
-    return BatchEdit(source, w, w_edit, reconstruction, edited, cams, masks, blended, outputs)
+    return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, outputs)
+
+
+def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
+                  alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
+    """The method for several mask variants at once: inversion, edit and CAM passes are shared
+    (:func:`prepare`, then :func:`edit_prepared`)."""
+    tta = any(variant_config(v)[1] for v in variants)
+    p = prepare(c, source, parsing_source=parsing_source, tta=tta)
+    return edit_prepared(c, p, attribute, variants, alpha=alpha)

@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from .cache import EvalCache, atomic_bytes, read_json
+from .cache import atomic_bytes
 from .methods import ABLATION, BASELINES
 from .profiles import Setup
 from .published import TABLE_NUMBER, TABLES
@@ -33,9 +33,10 @@ def _fmt(v: float | None, std: float | None = None) -> str:
     return f"{v:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
 
 
-def table_rows(setup: Setup, cache: EvalCache, metric: str, attributes, methods, reasons: dict[str, str],
+def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, reasons: dict[str, str],
                stand_in: dict[str, bool]) -> list[dict]:
-    """One row per (attribute, method) with a published value or one of ours (cached values only)."""
+    """One row per (attribute, method) with a published value or one of ours. ``values[(method,
+    attribute)]`` holds the cached values: ``{metric: {index: value}}`` and ``"FID": {"n", "value"}``."""
     from .metrics import summarize
 
     rows = []
@@ -57,7 +58,7 @@ def table_rows(setup: Setup, cache: EvalCache, metric: str, attributes, methods,
             elif metric in reasons:
                 row.update(status="unavailable", note=reasons[metric])
             else:
-                record = read_json(cache.metrics(method, attribute), {})
+                record = values.get((method, attribute), {})
                 if metric == "FID":
                     fid = record.get("FID", {})
                     if fid.get("n") == n:

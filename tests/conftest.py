@@ -59,3 +59,24 @@ def assert_matches_manifest(module: nn.Module, manifest_path) -> dict:
     copy = {k: torch.zeros(s) for k, s in manifest["state_dict"].items()}
     module.load_state_dict({k: copy[k].to(v.dtype) for k, v in module.state_dict().items()}, strict=True)
     return manifest
+
+
+def small_paper_components(attributes, generation: str = "fixed", seed: int = 0):
+    """The paper profile's wiring with small random-init networks (64 px pSp, ResNet18 DiffNet with
+    17 classes, BiSeNet, a tiny deghosting network): plumbing only, no real numbers.
+    Returns ``(components, psp, directions)``."""
+    from paperlib.diffnet import DiffNet
+    from paperlib.models.bisenet import BiSeNet
+    from paperlib.models.deghosting import Deghosting
+    from paperlib.models.psp import PSP
+    from paperlib.profiles.paper import components
+
+    torch.manual_seed(seed)
+    psp = PSP(size=64).eval()
+    deghoster = Deghosting(16, 32, channel_base=256, channel_max=8, style_channels=8, rrdb_channels=8, num_rrdbs=1,
+                           growth_channels=4, decoder_channels=8, num_mlps=1)
+    dirs = {a: torch.randn(psp.n_styles, 512) for a in attributes}
+    dirs = {a: d / d.norm() for a, d in dirs.items()}
+    c = components("cpu", generation, psp=psp, classifier=DiffNet(17, "resnet18"), parser=BiSeNet(),
+                   deghoster=deghoster, directions=dirs, cam_size=64)
+    return c, psp, dirs

@@ -62,11 +62,10 @@ def test_truncated_png_is_recomputed(setup, reference, copy, capsys):
     _same_outputs(copy, reference)
 
 
-@pytest.mark.parametrize("which", ["metrics", "scores", "manifest"])
+@pytest.mark.parametrize("which", ["record", "manifest"])
 def test_truncated_json_is_recomputed(setup, reference, copy, capsys, which):
     cache = EvalCache(copy / "cache")
-    path = {"metrics": cache.metrics("Diff-CAM++", "Smiling"), "scores": cache.scores("Smiling"),
-            "manifest": cache.manifest_path}[which]
+    path = {"record": cache.record("Smiling", [0, 1]), "manifest": cache.manifest_path}[which]
     text = path.read_text()
     path.write_text(text[: len(text) // 3])
     _run(setup, copy)
@@ -76,18 +75,42 @@ def test_truncated_json_is_recomputed(setup, reference, copy, capsys, which):
     _same_outputs(copy, reference)
 
 
+def test_truncated_features_are_recomputed(setup, tmp_path, capsys):
+    """FID features (.npz) cut short: reported, moved aside, the chunk recomputed (no PNG kept to
+    score again), FID unchanged."""
+    from paperlib.metrics import FIDMetric
+
+    fid = FIDMetric(features=lambda x: x.mean(dim=(2, 3)), progress=False)
+    out = tmp_path / "fid"
+    kw = dict(attributes=ATTRS, methods=("pSp", "EOGI"), batch=BATCH, fid=fid, keep_images=0, progress=False)
+    evaluate(setup, out, **kw)
+    assert not (out / "cache" / "images").exists()
+    before = (out / "table3_fid.csv").read_bytes()
+    npz = EvalCache(out / "cache").features("Smiling", [0, 1])
+    data = npz.read_bytes()
+    npz.write_bytes(data[: len(data) // 2])
+    (out / "cache" / "fid.json").unlink()  # so FID is computed again from the features
+    res = evaluate(setup, out, **kw)
+    assert f"cache: {npz} is corrupt (not a readable .npz: " in capsys.readouterr().err
+    assert res.batches_computed == 1
+    assert (out / "table3_fid.csv").read_bytes() == before
+
+
 def test_png_that_does_not_decode_is_regenerated(setup, reference, copy, capsys):
-    """A PNG with its end chunk but damaged data is caught when scored, moved aside and regenerated."""
+    """A kept PNG with its end chunk but damaged data is caught when scored (here: a stand-in LPIPS
+    appears, so the kept PNGs are scored again), moved aside and regenerated."""
+    from paperlib.metrics import LPIPSMetric
+
     cache = EvalCache(copy / "cache")
     png = cache.image("pSp", "Smiling", 0)
     good = png.read_bytes()
     png.write_bytes(good[:60] + bytes(200) + good[260:])
-    metrics = cache.metrics("pSp", "Smiling")
-    metrics.unlink()  # so the image is read again
-    _run(setup, copy)
+    lp = LPIPSMetric(net=lambda x, y: (x - y).abs().flatten(1).mean(1))
+    evaluate(setup, copy, attributes=ATTRS, methods=("pSp", "EOGI", "Diff-CAM++"), batch=BATCH, lpips=lp,
+             progress=False)
     assert f"cache: {png} is corrupt (does not decode: " in capsys.readouterr().err
     assert png.read_bytes() == good
-    _same_outputs(copy, reference)
+    assert (copy / "table2_mae.csv").read_bytes() == (reference / "table2_mae.csv").read_bytes()
 
 
 def test_helpers_refuse_damaged_files(tmp_path, capsys):

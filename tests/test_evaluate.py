@@ -216,23 +216,15 @@ def test_cli_errors(tmp_path, monkeypatch, capsys):
 
 def test_paper_components_wiring_with_small_random_stand_ins():
     """Only the plumbing: random-init small networks, no real numbers."""
+    from conftest import small_paper_components
     from paperlib.profiles import Setup
-    from paperlib.models.bisenet import BiSeNet
-    from paperlib.models.deghosting import Deghosting
-    from paperlib.models.psp import PSP
-    from paperlib.profiles.paper import baseline_editor, components
+    from paperlib.profiles.paper import baseline_editor
 
-    torch.manual_seed(0)
-    psp = PSP(size=64).eval()
-    deghoster = Deghosting(16, 32, channel_base=256, channel_max=8, style_channels=8, rrdb_channels=8, num_rrdbs=1,
-                           growth_channels=4, decoder_channels=8, num_mlps=1)
-    dirs = {a: torch.randn(psp.n_styles, 512) for a in TABLE_ATTRIBUTES}
-    dirs = {a: d / d.norm() for a, d in dirs.items()}
-    c = components("cpu", psp=psp, classifier=DiffNet(17, "resnet18"), parser=BiSeNet(), deghoster=deghoster,
-                   directions=dirs, cam_size=64)
+    c, psp, dirs = small_paper_components(TABLE_ATTRIBUTES)
     assert c.class_index("Smiling") == 15 and c.class_index("Beard") == 12  # EOGI's 17-class indices
     src = torch.rand(2, 3, 64, 64) * 2 - 1
-    editor = baseline_editor(psp, {"Old": torch.randn(1, 512), "Smiling": torch.randn(1, 512)}, device="cpu")
+    editor = baseline_editor(psp, {"Old": torch.randn(1, 512), "Smiling": torch.randn(1, 512)}, device="cpu",
+                             generation="fixed")
     setup = Setup(profile="paper", components=c, n_images=2, load_sources=lambda idx: src[list(idx)],
                   baselines={"e4e": editor})
     outs, loc = compute_batch(setup, [0, 1], "Smiling", ["pSp", "e4e", "EOGI", "Diff-CAM++"])

@@ -1,8 +1,10 @@
 """The ``paper`` profile: the official networks plugged into :mod:`paperlib.pipeline`.
 
 - invert: pSp (``PSP.invert``; the 1024² photo is average-pooled to 256² inside);
-- generate: pSp's StyleGAN2 decoder at 1024² from W+ codes (fixed noise unless
-  ``randomize_noise``; EOGI draws fresh noise per call), clamped to [-1, 1];
+- generate: pSp's StyleGAN2 decoder at 1024² from W+ codes, as EOGI's code does it
+  (``generation="eogi"``, the default): fresh StyleGAN noise for every generation and the
+  output left unclamped into the classifier and the blend; or ``generation="fixed"``: the
+  decoder's stored noise maps and the output clamped to [-1, 1] (:data:`GENERATIONS`);
 - direction: EOGI's ``<attribute>.npy`` (18, 512) normalised to unit Frobenius norm (METHOD.md);
 - classifier: EOGI's ``diff_cam_weight.pt`` (``DiffNet``, 17 classes, ResNet101) with
   :data:`paperlib.attributes.EOGI17_INDEX` (a 7-way classifier uses the alphabetical indices);
@@ -48,6 +50,52 @@ BASELINE_ENCODERS: dict[str, str] = {"e4e": "e4e-ffhq-encode", "ReStyle": "resty
 INTERFACEGAN_FACTOR = 3.0
 #: Resolution of EOGI's deghosting input.
 DEGHOST_IN = 128
+#: How images are generated. ``eogi``: EOGI's settings (``image_process.py``: pSp's decoder with
+#: ``randomize_noise=True``, the output unclamped into the classifier and the blend, clamped only
+#: when saved); the noise is drawn from a seed derived from each image's own code (a hash of its
+#: W+ bytes), so every generation gets fresh noise and runs stay deterministic. ``fixed``: the
+#: decoder's stored noise maps, output clamped to [-1, 1]. The default is ``eogi``: the published
+#: numbers were made with EOGI's code (the Diff-CAM++ scripts build on it).
+GENERATIONS: tuple[str, ...] = ("eogi", "fixed")
+
+
+def check_generation(generation: str) -> str:
+    if generation not in GENERATIONS:
+        raise ValueError(f"generation: expected one of {', '.join(GENERATIONS)}, got {generation!r}")
+    return generation
+
+
+def seeded_noise(decoder: nn.Module, w: torch.Tensor) -> list[torch.Tensor]:
+    """Fresh N(0, 1) noise maps for each image of ``w`` (B, n_latent, 512), one per decoder layer,
+    drawn from a CPU generator seeded with a hash of that image's code: the same code gets the
+    same noise on every run and in any batch, another code (I' vs T) other noise."""
+    import hashlib
+
+    shapes = [tuple(getattr(decoder.noises, f"noise_{i}").shape) for i in range(decoder.num_layers)]
+    per_layer: list[list[torch.Tensor]] = [[] for _ in shapes]
+    for code in w.detach():
+        digest = hashlib.sha256(code.float().cpu().contiguous().numpy().tobytes()).digest()
+        g = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2 ** 63 - 1))
+        for maps, shape in zip(per_layer, shapes):
+            maps.append(torch.randn(shape, generator=g))
+    return [torch.cat(maps).to(w.device) for maps in per_layer]
+
+
+def generator(decoder: nn.Module, generation: str = "eogi") -> Callable[[torch.Tensor], torch.Tensor]:
+    """``w -> G(w)`` with the settings of ``generation`` (:data:`GENERATIONS`)."""
+    check_generation(generation)
+    dev = next(decoder.parameters()).device
+
+    @torch.no_grad()
+    def generate(w: torch.Tensor) -> torch.Tensor:
+        w = w.to(dev)
+        if generation == "eogi":
+            image, _ = decoder([w], input_is_latent=True, noise=seeded_noise(decoder, w))
+            return image
+        image, _ = decoder([w], input_is_latent=True, randomize_noise=False)
+        return image.clamp(-1, 1)
+
+    return generate
 
 
 def direction_assets(attributes: Sequence[str] = ATTRIBUTES) -> list[str]:
@@ -117,7 +165,7 @@ def _deghoster(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return deghost
 
 
-def components(device: str = "cuda", randomize_noise: bool = False, *, psp: nn.Module | None = None,
+def components(device: str = "cuda", generation: str = "eogi", *, psp: nn.Module | None = None,
                classifier: nn.Module | None = None, parser: nn.Module | None = None,
                deghoster: nn.Module | None = None, directions: dict[str, torch.Tensor] | None = None,
                cam_size: int = 256) -> Components:
@@ -130,6 +178,7 @@ def components(device: str = "cuda", randomize_noise: bool = False, *, psp: nn.M
     """
     from ..download import load_network as load
 
+    check_generation(generation)
     need = []
     if psp is None:
         need.append("psp-ffhq-encode")
@@ -154,10 +203,7 @@ def components(device: str = "cuda", randomize_noise: bool = False, *, psp: nn.M
     def invert(x: torch.Tensor) -> torch.Tensor:
         return psp.invert(x.to(dev))
 
-    @torch.no_grad()
-    def generate(w: torch.Tensor) -> torch.Tensor:
-        image, _ = psp.decoder([w.to(dev)], input_is_latent=True, randomize_noise=randomize_noise)
-        return image.clamp(-1, 1)
+    generate = generator(psp.decoder, generation)
 
     def direction(attribute: str) -> torch.Tensor:
         check_attribute(attribute)
@@ -187,23 +233,23 @@ def load_interfacegan(path: str | Path) -> torch.Tensor:
 
 
 def baseline_editor(encoder: nn.Module, directions: dict[str, torch.Tensor], factor: float = INTERFACEGAN_FACTOR,
-                    device: str = "cuda", randomize_noise: bool = False) -> Callable[[torch.Tensor, str], torch.Tensor]:
-    """``(images, attribute) -> G(E(images) + factor * d_attribute)`` for an e4e / ReStyle wrapper.
+                    device: str = "cuda", generation: str = "eogi") -> Callable[[torch.Tensor, str], torch.Tensor]:
+    """``(images, attribute) -> G(E(images) + factor * d_attribute)`` for an e4e / ReStyle wrapper,
+    clamped to [-1, 1] (the baselines' output is their edited reconstruction, a final image).
 
     ``directions``: attribute (``Old`` / ``Smiling``) -> (1, 512) InterFaceGAN direction,
-    broadcast over the W+ layers as e4e's editor does.
+    broadcast over the W+ layers as e4e's editor does. ``generation``: as the pipeline's.
     """
     dev = torch.device(device)
     encoder = encoder.to(dev).eval()
+    generate = generator(encoder.decoder, generation)
 
     @torch.no_grad()
     def edit(images: torch.Tensor, attribute: str) -> torch.Tensor:
         if attribute not in directions:
             raise ValueError(f"attribute: the baselines only have {', '.join(directions)}, got {attribute!r}")
         w = encoder.invert(images.to(dev))
-        w = w + factor * directions[attribute].to(w)
-        image, _ = encoder.decoder([w], input_is_latent=True, randomize_noise=randomize_noise)
-        return image.clamp(-1, 1)
+        return generate(w + factor * directions[attribute].to(w)).clamp(-1, 1)
 
     return edit
 
@@ -372,20 +418,22 @@ def evaluation_assets(baselines: Sequence[str] = ("e4e", "ReStyle")) -> list[str
 
 
 def check(n_images: int | None = None, device: str | None = None, celeba_root: str | Path | None = None,
-          baselines: Sequence[str] = BASELINES, need_assets: bool = True, **_ignored) -> None:
+          baselines: Sequence[str] = BASELINES, need_assets: bool = True, generation: str = "eogi",
+          **_ignored) -> None:
     """One-line errors for bad options, before any work: ``n_images``, ``device`` (CUDA present),
     the CelebA-HQ folder (readable, at least ``n_images`` numbered images) and every asset."""
     if n_images is not None:
         check_positive_int("n_images", n_images)
     if device is not None:
         check_device(device)
+    check_generation(generation)
     if need_assets:
         require_assets(evaluation_assets(baselines), celeba_root, need_celeba=True, n_images=n_images)
 
 
 def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", celeba_root: str | Path | None = None,
           baselines: Sequence[str] = BASELINES, interfacegan_factor: float = INTERFACEGAN_FACTOR,
-          randomize_noise: bool = False, **_ignored) -> Setup:
+          generation: str = "eogi", **_ignored) -> Setup:
     """The paper profile's :class:`paperlib.profiles.Setup`: the first ``n_images`` CelebA-HQ photos at 1024²."""
     from ..assets import celeba_hq_images
     from ..download import asset_path, load_network
@@ -394,18 +442,18 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", c
     names = evaluation_assets(baselines)
     paths = celeba_hq_images(n_images, celeba_root)
     dev = torch.device(device)
-    c = components(device, randomize_noise)
+    c = components(device, generation)
     editors = {}
     if baselines:
         dirs = {a: load_interfacegan(asset_path(f"interfacegan-{d}")) for a, d in INTERFACEGAN_ATTRIBUTES.items()}
         for b in baselines:
             editors[b] = baseline_editor(load_network(BASELINE_ENCODERS[b]), dirs, interfacegan_factor, device,
-                                         randomize_noise)
+                                         generation)
 
     def load_sources(idx):
         return torch.stack([read_image(paths[i]) for i in idx]).to(dev)
 
-    params = {"dataset": "celeba-hq", "first_image": paths[0].name, "randomize_noise": randomize_noise,
+    params = {"dataset": "celeba-hq", "first_image": paths[0].name, "generation": generation,
               "interfacegan_factor": interfacegan_factor, "baselines": list(baselines),
               "restyle": BASELINE_ENCODERS.get("ReStyle"), "assets": asset_hashes(names)}
     return Setup(profile=NAME, components=c, n_images=n_images, load_sources=load_sources, baselines=editors,
@@ -414,5 +462,5 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", c
 
 __all__ = ["setup", "check", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
            "missing_assets", "evaluation_assets", "load_interfacegan", "load_directions", "load_directions_dict",
-           "direction_asset", "read_image", "LatentEditPairs", "PIPELINE_ASSETS", "BASELINE_ENCODERS",
+           "direction_asset", "read_image", "LatentEditPairs", "GENERATIONS", "generator", "seeded_noise", "PIPELINE_ASSETS", "BASELINE_ENCODERS",
            "INTERFACEGAN_FACTOR"]
