@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,6 +35,8 @@ import torch
 
 from .methods import SLUG
 
+#: The cache's layout version (1: every output as a PNG and per-method metric files; 2: chunk records).
+FORMAT = 2
 #: The last 12 bytes of every complete PNG file (the IEND chunk).
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
@@ -171,10 +174,21 @@ class EvalCache:
         return self.root / "manifest.json"
 
     def check_manifest(self, params: dict) -> dict:
-        """The manifest; written with ``params`` when new, else refused when its settings differ."""
+        """The manifest; written with ``params`` when new, else refused when its settings differ.
+        A cache in an older layout (:data:`FORMAT`) is moved aside (``cache.format<N>``) with a
+        one-line message, and a new one is started."""
         manifest = read_json(self.manifest_path, None)
+        if manifest is not None and manifest.get("format") != FORMAT:
+            old = manifest.get("format", 1)
+            target = self.root.with_name(f"{self.root.name}.format{old}")
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(self.root, target)
+            print(f"cache: {self.root} has an older layout (format {old}); moved to {target.name}, starting a new "
+                  "cache", file=sys.stderr)
+            manifest = None
         if manifest is None:
-            manifest = {"params": params, "generate_s_total": 0.0}
+            manifest = {"format": FORMAT, "params": params, "generate_s_total": 0.0}
             write_json(manifest, self.manifest_path)
             return manifest
         saved = manifest.get("params", {})

@@ -124,3 +124,16 @@ def test_helpers_refuse_damaged_files(tmp_path, capsys):
         load_png(odd)
     assert (tmp_path / "y.png.corrupt").is_file()
     assert len(capsys.readouterr().err.strip().splitlines()) == 2  # one line per damaged file
+
+
+def test_cache_of_an_older_layout_is_moved_aside(setup, reference, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "old"
+    (out / "cache" / "images").mkdir(parents=True)
+    (out / "cache" / "manifest.json").write_text(json.dumps({"params": {"profile": "synthetic"}}))
+    _run(setup, out)
+    assert (f"cache: {out / 'cache'} has an older layout (format 1); moved to cache.format1, starting a new cache"
+            in capsys.readouterr().err)
+    assert (out / "cache.format1" / "images").is_dir()
+    _same_outputs(out, reference)
