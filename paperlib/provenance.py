@@ -17,13 +17,22 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def git_info() -> dict:
-    """The repository's HEAD commit and whether the work tree has changes (None outside git)."""
+#: Generated outputs: a change there is what a run makes, not a change of the code that made it.
+OUTPUTS: tuple[str, ...] = ("figures",)
+
+
+def git_info(root: str | Path = ROOT) -> dict:
+    """The repository's HEAD commit and whether the tracked code differs from it (None outside git).
+
+    Changes under :data:`OUTPUTS` do not count: ``reproduce`` rewrites the committed figures as it
+    goes, and the notebooks after the first would otherwise call a clean tree dirty."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              timeout=10).stdout.strip() or None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip() != "" if sha else None
+        excluded = [f":(exclude){folder}" for folder in OUTPUTS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+                               cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip() != "" if sha else None
     except (OSError, subprocess.SubprocessError):
         sha, dirty = None, None
     return {"sha": sha, "dirty": dirty}
