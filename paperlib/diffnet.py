@@ -77,15 +77,24 @@ class DiffNet(nn.Module):
         """The CAM target layer: layer4, the last convolutional stage."""
         return self.classifier[-2]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Eq 5's logits for a batch ``x`` of shape (B, 6, H, W) = ``[I', T]``."""
+    @staticmethod
+    def check_pairs(x: torch.Tensor) -> torch.Tensor:
+        """``x`` must be a (B, 6, H, W) batch of ``[I', T]`` pairs."""
         check_tensor("x", x, 4)
-        if x.shape[1] != self.in_channels:
+        if x.shape[1] != DiffNet.in_channels:
             raise ValueError(
                 f"x: expected 6 channels [I', T] (source and edited RGB stacked), got {x.shape[1]}"
             )
-        delta = differential_features(self.shared, x[:, :3], x[:, 3:])
+        return x
+
+    def classify(self, delta: torch.Tensor) -> torch.Tensor:
+        """Eq 5's logits from the differential features ``delta``."""
         return self.fc(torch.flatten(self.classifier(delta), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Eq 5's logits for a batch ``x`` of shape (B, 6, H, W) = ``[I', T]``."""
+        self.check_pairs(x)
+        return self.classify(differential_features(self.shared, x[:, :3], x[:, 3:]))
 
 
 class SourceEncoded(nn.Module):
@@ -154,8 +163,6 @@ class SourceEncoded(nn.Module):
         return self._plain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, 4)
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x: expected 6 channels [I', T] (source and edited RGB stacked), got {x.shape[1]}")
-        delta = self.net.shared(x[:, 3:]) - self.source_features(x.shape[0])
-        return self.net.fc(torch.flatten(self.net.classifier(delta), 1))
+        """Eq 4-5 with the cached ``E(I')``: ``classify(E(T) - E(I'))`` (``x[:, :3]`` is not read)."""
+        self.net.check_pairs(x)
+        return self.net.classify(self.net.shared(x[:, 3:]) - self.source_features(x.shape[0]))

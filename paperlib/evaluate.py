@@ -91,12 +91,14 @@ def _chunks(n: int, batch: int) -> list[list[int]]:
 
 
 # ------------------------------------------------------------------------------- generation
-def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0
+def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
+                  source: torch.Tensor | None = None
                   ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]]:
     """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
     and the profile's ground-truth scores of each mask variant (empty without ground truth),
-    per attribute. The per-image work is done once for all attributes (module doc)."""
-    source = setup.load_sources(list(indices))
+    per attribute. The per-image work is done once for all attributes (module doc).
+    ``source``: the photos of ``indices`` when the caller has already loaded them."""
+    source = setup.load_sources(list(indices)) if source is None else source
     c = setup.components
     variants = {a: tuple(MASK_METHODS[m] for m in ms if m in MASK_METHODS) for a, ms in todo.items()}
     edits = [a for a, ms in todo.items() if "pSp" in ms or variants[a]]
@@ -199,11 +201,12 @@ def _generate(setup: Setup, cache: EvalCache, attributes, methods, alpha, batch,
         if not (todo or refill or need_sources):
             cached += 1
             continue
-        source01 = _quantised(setup.load_sources(list(idx)))
+        source = setup.load_sources(list(idx))  # read once: scored here, edited in compute_chunk
+        source01 = _quantised(source)
         if need_sources:
             save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
                         cache.features("sources", idx))
-        for attribute, (outputs, scores) in (compute_chunk(setup, idx, todo, alpha) if todo else {}).items():
+        for attribute, (outputs, scores) in (compute_chunk(setup, idx, todo, alpha, source) if todo else {}).items():
             out01 = {m: _quantised(o) for m, o in outputs.items()}
             for m, o in out01.items():
                 for i, img in zip(idx, o):
