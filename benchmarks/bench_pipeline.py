@@ -6,13 +6,17 @@ nothing is loaded, so no number here is an image-quality number: only time and m
 the real 1024² faces of ``../shared/data/sample_faces`` (or ``--images DIR``).
 
 Per batch size it prints the time (median of ``--repeats``) and peak memory of each stage:
-inversion, generation, parsing of I and of T, the CAM passes of the six Figure-3 variants (two
-passes), fuse + blend (eq 10-11), deghosting (six variants), metrics (MAE; LPIPS and FID with
-random-init AlexNet / Inception stand-ins of the same cost); then, in the same run, the
+inversion, generation, parsing of I and of T, the CAM passes of every mask variant (the six of
+Figure 3 and the authors' code: two passes), fuse + blend (eq 10-11; the authors' code's Poisson
+blending on the CPU, also on its own), deghosting (every variant), metrics (MAE; LPIPS and FID
+with random-init AlexNet / Inception stand-ins of the same cost), the e4e and ReStyle baselines
+(inversion + edited generation, Old and Smiling only); then, in the same run, the
 attribute-major order (each attribute repeats the inversion, G(w), the parsing of I and E(I'))
 against the image-major one that ``evaluate`` uses, end to end, as a ratio; and the projected
 time of the paper's protocol (1000 images x 4 attributes x every method) on this device.
-On CUDA it also measures how far TF32 moves the CAM maps from float32 (used only under 1e-3).
+On CUDA it also measures how far TF32 and bf16 autocast move the CAM maps and the outputs from
+float32, and what they save (paperlib runs float32: a reduced precision would be worth using only
+where the maps stay within 1e-3).
 
     .venv/bin/python benchmarks/bench_pipeline.py [--device cpu] [--batches 1 4] [--attributes ...]
 """
@@ -30,13 +34,12 @@ import torch
 
 from paperlib.attributes import TABLE_ATTRIBUTES
 from paperlib.cache import to_uint8
-from paperlib.masks import blend
+from paperlib.authors import authors_blend
 from paperlib.metrics import mae
-from paperlib.models import build
 from paperlib.diffnet import SourceEncoded
-from paperlib.pipeline import (VARIANTS, classifier_input, differential_cams, edit_prepared, edit_variants, mask,
-                               prepare)
-from paperlib.profiles.paper import components, read_image
+from paperlib.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
+                               edit_prepared, edit_variants, mask, prepare)
+from paperlib.profiles.paper import baseline_editor, components, random_networks, read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,13 +66,13 @@ def timed(fn, device: torch.device, repeats: int) -> tuple[float, float, object]
     return statistics.median(times), peak, out
 
 
-def random_components(device: str):
-    torch.manual_seed(0)
-    psp = build("psp-ffhq-encode")
-    dirs = {a: torch.randn(psp.n_styles, 512) for a in TABLE_ATTRIBUTES}
-    dirs = {a: d / d.norm() for a, d in dirs.items()}
-    return components(device, "eogi", psp=psp, classifier=build("eogi-diffcam"), parser=build("face-parsing-bisenet"),
-                      deghoster=build("eogi-deghosting"), directions=dirs)
+def random_setup(device: str):
+    """The paper profile's components and baseline editors with random-init networks (the dry run's)."""
+    nets = random_networks(0)
+    c = components(device, "eogi", psp=nets["psp"], classifier=nets["classifier"], parser=nets["parser"],
+                   deghoster=nets["deghoster"], directions=nets["directions"])
+    editors = {b: baseline_editor(nets[b], nets["interfacegan"], device=device) for b in ("e4e", "ReStyle")}
+    return c, editors
 
 
 def stand_in_metrics(device: torch.device):
@@ -87,7 +90,11 @@ def stand_in_metrics(device: torch.device):
     return metrics
 
 
-def stages(c, photos: torch.Tensor, attribute: str, device: torch.device, repeats: int) -> dict[str, tuple]:
+NV = len(VARIANTS)
+
+
+def stages(c, editors, photos: torch.Tensor, attribute: str, device: torch.device, repeats: int
+           ) -> dict[str, tuple]:
     """Time and peak memory of each stage for one batch of photos and one attribute."""
     variants = tuple(VARIANTS)
     r = {}
@@ -100,20 +107,25 @@ def stages(c, photos: torch.Tensor, attribute: str, device: torch.device, repeat
     source_cam = classifier_input(c, recon, recon)[:, :3]
     r["encoding E(I'), 6 views"] = timed(lambda: SourceEncoded(c.classifier, source_cam, tta=True), device, repeats)
     edited = c.generate(w + 20 * c.direction(attribute).to(w))
-    r["CAM passes (6 variants)"] = timed(lambda: differential_cams(c, recon, edited, attribute, variants,
-                                                                   classifier=p.classifier), device, repeats)
-    cams = r["CAM passes (6 variants)"][2]
+    r[f"CAM passes ({NV} variants)"] = timed(lambda: differential_cams(c, recon, edited, attribute, variants,
+                                                                       classifier=p.classifier), device, repeats)
+    cams = r[f"CAM passes ({NV} variants)"][2]
     parsing_i, parsing_t = c.parse(photos), c.parse(edited)
-    r["fuse + blend (6 variants)"] = timed(lambda: {v: blend(edited, photos, mask(cams[v], attribute, v, parsing_i,
-                                                                                  parsing_t)) for v in variants},
-                                           device, repeats)
-    blended = r["fuse + blend (6 variants)"][2]
-    r["deghosting (6 variants)"] = timed(lambda: [c.deghost(f) for f in blended.values()], device, repeats)
+    masks = {v: mask(cams[v], attribute, v, parsing_i, parsing_t) for v in variants}
+    r[f"fuse + blend ({NV} variants)"] = timed(
+        lambda: {v: blend_variant(edited, photos, masks[v], attribute, v, parsing_i, parsing_t) for v in variants},
+        device, repeats)
+    r["  of which Poisson (authors' code, CPU)"] = timed(
+        lambda: authors_blend(edited, photos, masks[AUTHORS_CODE], parsing_i, parsing_t, attribute), device, repeats)
+    blended = r[f"fuse + blend ({NV} variants)"][2]
+    r[f"deghosting ({NV} variants)"] = timed(lambda: [c.deghost(f) for f in blended.values()], device, repeats)
     metrics = stand_in_metrics(device)
     src01 = to_uint8(photos).permute(0, 3, 1, 2).float().div(255).to(device)
     outs01 = [to_uint8(f).permute(0, 3, 1, 2).float().div(255).to(device) for f in blended.values()]
-    r["metrics (MAE, LPIPS, FID feat.), 6 outputs"] = timed(lambda: [metrics(o, src01) for o in outs01], device,
-                                                           repeats)
+    r[f"metrics (MAE, LPIPS, FID feat.), {NV + 1} outputs"] = timed(
+        lambda: [metrics(o, src01) for o in outs01 + outs01[:1]], device, repeats)
+    r["e4e + ReStyle (invert, edit; Old/Smiling only)"] = timed(
+        lambda: [editors[b](photos, "Smiling") for b in ("e4e", "ReStyle")], device, repeats)
     return r
 
 
@@ -138,15 +150,37 @@ def orders(c, photos: torch.Tensor, attributes, device: torch.device) -> tuple[f
     return once(attribute_major), once(image_major)
 
 
-def tf32_check(c, photos: torch.Tensor, attribute: str) -> float:
-    """max |CAM map with TF32 - float32| over the six variants (CUDA only)."""
+def precision_check(c, photos: torch.Tensor, attribute: str, device: torch.device) -> dict[str, tuple]:
+    """CUDA only: per mode (TF32; bf16 autocast), max |CAM map - float32| over the variants, max
+    |output - float32|, and the seconds of one whole edit against float32's."""
     prev = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    maps = []
-    for flag in (False, True):
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = flag
-        maps.append(edit_variants(c, photos, attribute, tuple(VARIANTS)).cams)
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = prev
-    return max((maps[0][v] - maps[1][v]).abs().max().item() for v in VARIANTS)
+    variants = tuple(v for v in VARIANTS if v != AUTHORS_CODE)  # 8-bit Poisson would blur the comparison
+
+    def run(tf32: bool, bf16: bool):
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            e = edit_variants(c, photos, attribute, variants)  # warm-up, then timed
+            _sync(device)
+            t = time.perf_counter()
+            e = edit_variants(c, photos, attribute, variants)
+            _sync(device)
+        return e, time.perf_counter() - t
+
+    try:
+        ref, t_ref = run(False, False)
+        out = {}
+        for name, tf32, bf16 in (("TF32", True, False), ("bf16 autocast", False, True)):
+            try:
+                e, t = run(tf32, bf16)
+            except RuntimeError as err:  # a network that does not run in that precision
+                print(f"{name}: failed: {str(err).splitlines()[0]}")
+                continue
+            out[name] = (max((e.cams[v].float() - ref.cams[v]).abs().max().item() for v in variants),
+                         max((e.outputs[v].float() - ref.outputs[v]).abs().max().item() for v in variants),
+                         t, t_ref)
+        return out
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = prev
 
 
 def main() -> None:
@@ -164,31 +198,35 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"# torch {torch.__version__}, {device.type} ({name}), threads {torch.get_num_threads()}, "
           f"random-init networks at official sizes, repeats {args.repeats}")
-    c = random_components(args.device)
+    c, editors = random_setup(args.device)
     with torch.inference_mode(False):
         for b in args.batches:
             photos = torch.stack([read_image(files[i % len(files)]) for i in range(b)]).to(device)
-            r = stages(c, photos, args.attributes[0], device, args.repeats)
+            r = stages(c, editors, photos, args.attributes[0], device, args.repeats)
             print(f"\n## batch {b}\n\n| stage | s / batch | s / image | peak memory (GB) |\n|---|---|---|---|")
             for stage, (sec, peak, _) in r.items():
                 print(f"| {stage} | {sec:.3f} | {sec / b:.3f} | {peak:.2f} |")
             shared = sum(r[k][0] for k in ("inversion", "generation G(w)", "parsing (I or T)",
                                            "encoding E(I'), 6 views"))
-            per_attr = sum(r[k][0] for k in ("generation G(w)", "parsing (I or T)", "CAM passes (6 variants)",
-                                             "fuse + blend (6 variants)", "deghosting (6 variants)",
-                                             "metrics (MAE, LPIPS, FID feat.), 6 outputs"))
-            per_image = (shared + 4 * per_attr) / b
-            print(f"\nfrom the stage times, 4 attributes: attribute-major {4 * (shared + per_attr) / b:.2f} s / image, "
-                  f"image-major {per_image:.2f} s / image: {4 * (shared + per_attr) / (shared + 4 * per_attr):.2f}x")
+            per_attr = sum(r[k][0] for k in ("generation G(w)", "parsing (I or T)", f"CAM passes ({NV} variants)",
+                                             f"fuse + blend ({NV} variants)", f"deghosting ({NV} variants)",
+                                             f"metrics (MAE, LPIPS, FID feat.), {NV + 1} outputs"))
+            baselines = r["e4e + ReStyle (invert, edit; Old/Smiling only)"][0]
+            per_image = (shared + 4 * per_attr + 2 * baselines) / b
+            print(f"\nfrom the stage times, 4 attributes: attribute-major {(4 * (shared + per_attr) + 2 * baselines) / b:.2f}"
+                  f" s / image, image-major {per_image:.2f} s / image: "
+                  f"{(4 * (shared + per_attr) + 2 * baselines) / (shared + 4 * per_attr + 2 * baselines):.2f}x")
             print(f"image-major, 4 attributes: {per_image:.2f} s / image ({1 / per_image:.3f} images/s); projected "
-                  f"paper protocol (1000 images x 4 attributes, pSp + EOGI + Diff-CAM++ + 4 ablations; e4e/ReStyle "
-                  f"not included): {1000 * per_image / 3600:.2f} h on this device")
+                  f"paper protocol (1000 images x 4 attributes, every method: pSp, e4e and ReStyle (Old, Smiling), "
+                  f"EOGI, Diff-CAM++, the authors' code, 4 ablations): {1000 * per_image / 3600:.2f} h on this device")
             old, new = orders(c, photos, args.attributes, device)
-            print(f"end to end, {len(args.attributes)} attributes x 6 variants: attribute-major {old:.2f} s, "
+            print(f"end to end, {len(args.attributes)} attributes x {NV} variants: attribute-major {old:.2f} s, "
                   f"image-major {new:.2f} s: {old / new:.2f}x")
             if device.type == "cuda":
-                print(f"TF32 vs float32, CAM maps: max |diff| {tf32_check(c, photos, args.attributes[0]):.2e} "
-                      "(TF32 is used only below 1e-3)")
+                for name, (d_map, d_out, t, t_ref) in precision_check(c, photos, args.attributes[0], device).items():
+                    print(f"{name} vs float32, one edit ({NV - 1} variants): max |CAM map diff| {d_map:.2e}, "
+                          f"max |output diff| {d_out:.2e}, {t:.3f} s vs {t_ref:.3f} s "
+                          f"({'within' if d_map <= 1e-3 else 'NOT within'} 1e-3)")
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ def _train_command(args: argparse.Namespace) -> int:
 def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand on an ``argparse`` subparsers object."""
     from .attributes import TABLE_ATTRIBUTES
-    from .methods import ALL_METHODS
+    from .methods import ALL_METHODS, SLUG
 
     p = subparsers.add_parser(
         "evaluate", help="regenerate Tables 1-3 (LPIPS, MAE, FID) of a profile",
@@ -209,7 +209,8 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--attributes", nargs="+", default=list(TABLE_ATTRIBUTES), metavar="ATTR",
                    help=f"default: {' '.join(TABLE_ATTRIBUTES)}")
     p.add_argument("--methods", nargs="+", default=list(ALL_METHODS), metavar="METHOD",
-                   help=f"default: {' '.join(ALL_METHODS)}")
+                   help="method names or their slugs (default: all): "
+                        + ", ".join(f"{SLUG[m]} ({m})" for m in ALL_METHODS))
     p.add_argument("--alpha", type=float, default=20.0)
     p.add_argument("--seed", type=_count, default=0, help="synthetic profile: seed of the faces")
     p.add_argument("--classifier", default=None,
@@ -283,6 +284,17 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true", help="tiny sizes (what CI runs); outputs under runs/smoke/")
     p.add_argument("--out-dir", default="", help="figures/tables/sidecars folder (default figures/<profile>)")
     p.add_argument("--only", nargs="+", choices=NOTEBOOKS, help="run only these notebooks")
+    p.add_argument("--random-weights", action="store_true",
+                   help="paper profile: a dry run at the official sizes with random-init networks (built, never "
+                        "loaded; nothing to download) on --images; every output says RANDOM WEIGHTS and goes under "
+                        "runs/random-weights/, never figures/")
+    p.add_argument("--images", default="", help="paper profile: a folder of 1024² face photos instead of CelebA-HQ "
+                                                "(required with --random-weights)")
+    p.add_argument("--n-images", type=_positive, default=None,
+                   help="dry run: images of the evaluation (Tables 1-3); the figures use at most their own counts")
+    p.add_argument("--steps", type=_positive, default=None, help="dry run: training steps of notebook 01 (default 2)")
+    p.add_argument("--attributes", nargs="+", default=(), metavar="ATTR",
+                   help="dry run: every notebook's attributes (default: each notebook's own)")
     p.set_defaults(func=_reproduce_command)
     return p
 
@@ -295,7 +307,8 @@ def _reproduce_command(args: argparse.Namespace) -> int:
         if args.out_dir:
             _out_folder(args.out_dir, "")
         reproduce(args.profile, device=device, smoke=args.smoke, out_dir=args.out_dir,
-                  notebooks=tuple(args.only) if args.only else NOTEBOOKS)
+                  notebooks=tuple(args.only) if args.only else NOTEBOOKS, random_weights=args.random_weights,
+                  images=args.images, n_images=args.n_images, steps=args.steps, attributes=tuple(args.attributes))
     except (NotebookFailed, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -345,6 +345,8 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
     manifest = cache.check_manifest(params)
 
+    lpips = setup.metrics.get("LPIPS") if lpips is None else lpips
+    fid = setup.metrics.get("FID") if fid is None else fid
     fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images)
     per_image = {"MAE": mae, **fns}
     ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
 
 Panel = torch.Tensor | None
 
@@ -32,8 +33,9 @@ def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_t
                caption: str = "", size: float = 1.9) -> plt.Figure:
     """A grid of image panels; ``None`` draws an "n/a" panel (a method that does not apply)."""
     n_rows, n_cols = len(rows), len(col_titles)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.5 if caption else 0)),
-                             squeeze=False)
+    # a Figure outside pyplot: a notebook shows it once (as the cell's value), not a second time at cell end
+    fig = Figure(figsize=(size * n_cols, size * n_rows + (0.5 if caption else 0)))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for r, row in enumerate(rows):
         if len(row) != n_cols:
             raise ValueError(f"rows: row {r} has {len(row)} panels, expected {n_cols} (one per column title)")
@@ -82,24 +84,34 @@ def _mae(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).abs().mean() / 2).item()  # images in [-1, 1] -> MAE on the [0, 1] scale
 
 
-def figure2(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+def _title(setup, text: str) -> str:
+    """A caption, stamped when the setup's networks are random-init (a dry run)."""
+    return f"RANDOM WEIGHTS (dry run, not the paper's networks). {text}" if getattr(setup, "random_weights", False) \
+        else text
+
+
+def figure2(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) -> tuple[plt.Figure, dict]:
     """Figure 2: (a) original, (b) manipulated, (c) Diff-CAM activation, (d) Diff-CAM edit,
-    (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``."""
+    (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``.
+    ``authors_code``: two more columns, the map and edit of the authors' released scripts."""
+    from .pipeline import AUTHORS_CODE
+
+    variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
     panels, numbers = [], []
     for index, attribute in rows:
-        e = edit_face(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
-        src, t = e.source[0], e.edited[0]
-        panels.append([src, t, overlay_cam(src, e.masks["Diff-CAM"][0]), e.outputs["Diff-CAM"][0],
-                       overlay_cam(src, e.masks["Diff-CAM++"][0]), e.outputs["Diff-CAM++"][0]])
-        numbers.append({"index": index, "attribute": attribute,
-                        "mae_diffcam": _mae(e.outputs["Diff-CAM"], e.source),
-                        "mae_diffcampp": _mae(e.outputs["Diff-CAM++"], e.source),
-                        "mask_area_diffcam": e.masks["Diff-CAM"].mean().item(),
-                        "mask_area_diffcampp": e.masks["Diff-CAM++"].mean().item()})
+        e = edit_face(setup, index, attribute, variants)
+        src = e.source[0]
+        panels.append([src, e.edited[0]] + [p for v in variants
+                                            for p in (overlay_cam(src, e.masks[v][0]), e.outputs[v][0])])
+        row = {"index": index, "attribute": attribute}
+        for v, key in zip(variants, ("diffcam", "diffcampp", "authors_code")):
+            row[f"mae_{key}"] = _mae(e.outputs[v], e.source)
+            row[f"mask_area_{key}"] = e.masks[v].mean().item()
+        numbers.append(row)
     cols = ["(a) original", "(b) manipulated", "(c) Diff-CAM map", "(d) Diff-CAM edit",
-            "(e) Diff-CAM++ map", "(f) Diff-CAM++ edit"]
-    fig = panel_grid(panels, cols, [a for _, a in rows],
-                     caption=f"Figure 2 ({setup.profile} profile): Diff-CAM vs Diff-CAM++.")
+            "(e) Diff-CAM++ map", "(f) Diff-CAM++ edit", "(g) authors' code map", "(h) authors' code edit"]
+    fig = panel_grid(panels, cols[:2 + 2 * len(variants)], [a for _, a in rows],
+                     caption=_title(setup, f"Figure 2 ({setup.profile} profile): Diff-CAM vs Diff-CAM++."))
     return fig, {"rows": numbers}
 
 
@@ -107,9 +119,9 @@ def figure3(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
     """Figure 3, the ablation of the mask module: (a) Diff-CAM, (b) Grad-CAM++, (c) + TTA,
     (d) + PCA (Eigen), (e) + TTA + PCA, (f) Diff-CAM++; per face a row of masks (over the
     original) and a row of edits."""
-    from .pipeline import VARIANTS
+    from .pipeline import FIGURE3_VARIANTS
 
-    variants = tuple(VARIANTS)
+    variants = FIGURE3_VARIANTS
     panels, titles, numbers = [], [], []
     for index, attribute in rows:
         e = edit_face(setup, index, attribute, variants)
@@ -121,27 +133,32 @@ def figure3(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
                         "mae": {v: _mae(e.outputs[v], e.source) for v in variants},
                         "mask_area": {v: e.masks[v].mean().item() for v in variants}})
     cols = ["(a) Diff-CAM", "(b) Grad-CAM++", "(c) + TTA", "(d) + PCA", "(e) + TTA + PCA", "(f) Diff-CAM++"]
-    fig = panel_grid(panels, cols, titles, caption=f"Figure 3 ({setup.profile} profile): ablation of the mask module.")
+    fig = panel_grid(panels, cols, titles,
+                     caption=_title(setup, f"Figure 3 ({setup.profile} profile): ablation of the mask module."))
     return fig, {"rows": numbers}
 
 
-def figure4(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) -> tuple[plt.Figure, dict]:
     """Figure 4: (a) source, (b) pSp, (c) e4e, (d) ReStyle, (e) EOGI, (f) Diff-CAM++, one row per
     ``(face index, attribute)`` (the paper: two Old rows, two Smiling rows). Methods a profile
-    does not have are drawn as "n/a" panels."""
+    does not have are drawn as "n/a" panels. ``authors_code``: a column (g) for the authors'
+    released scripts."""
+    from .pipeline import AUTHORS_CODE
+
+    variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
     panels, numbers = [], []
     for index, attribute in rows:
-        e = edit_face(setup, index, attribute, ("Diff-CAM", "Diff-CAM++"))
+        e = edit_face(setup, index, attribute, variants)
         baselines = {m: (setup.baselines[m](e.source, attribute)[0] if m in setup.baselines else None)
                      for m in ("e4e", "ReStyle")}
-        panels.append([e.source[0], e.edited[0], baselines["e4e"], baselines["ReStyle"],
-                       e.outputs["Diff-CAM"][0], e.outputs["Diff-CAM++"][0]])
+        panels.append([e.source[0], e.edited[0], baselines["e4e"], baselines["ReStyle"]]
+                      + [e.outputs[v][0] for v in variants])
         numbers.append({"index": index, "attribute": attribute, "mae": {
-            "pSp": _mae(e.edited, e.source), "EOGI": _mae(e.outputs["Diff-CAM"], e.source),
-            "Diff-CAM++": _mae(e.outputs["Diff-CAM++"], e.source),
+            "pSp": _mae(e.edited, e.source),
+            **{("EOGI" if v == "Diff-CAM" else v): _mae(e.outputs[v], e.source) for v in variants},
             **{m: (_mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
-    cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++"]
+    cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++", "(g) authors' code"]
     note = "" if setup.baselines else " e4e/ReStyle: n/a (not part of this profile)."
-    fig = panel_grid(panels, cols, [a for _, a in rows],
-                     caption=f"Figure 4 ({setup.profile} profile): qualitative comparison.{note}")
+    fig = panel_grid(panels, cols[:4 + len(variants)], [a for _, a in rows],
+                     caption=_title(setup, f"Figure 4 ({setup.profile} profile): qualitative comparison.{note}"))
     return fig, {"rows": numbers}

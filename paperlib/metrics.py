@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from ._checks import check_same_shape, check_tensor, check_unit_range
 
 __all__ = [
-    "MetricUnavailable", "mae", "summarize", "LPIPSMetric", "FIDMetric", "fid_from_stats",
+    "MetricUnavailable", "mae", "summarize", "LPIPSMetric", "FIDMetric", "fid_from_stats", "trace_sqrt_product",
     "activation_statistics", "load_stats", "save_stats", "weights_file", "require_weights",
     "available_metrics",
 ]
@@ -302,22 +302,35 @@ def _as_numpy(name: str, x, ndim: int) -> np.ndarray:
     return arr
 
 
-def _sqrtm(a: np.ndarray) -> np.ndarray:
-    import scipy.linalg
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """``Tr((sigma1 sigma2)^(1/2))`` of two covariance matrices, from symmetric eigenvalue problems:
+    with ``S = sigma1^(1/2)``, ``sigma1 sigma2`` is similar to the PSD ``S sigma2 S``, so the trace
+    is the sum of the square roots of its eigenvalues. Equal to pytorch-fid's
+    ``scipy.linalg.sqrtm`` route (rel 1e-14 for full-rank covariances, 3e-8-3e-7 where N < 2048
+    images make them singular, where ``sqrtm`` itself is inexact) and 7-10x faster at 2048
+    dimensions (2.5 s instead of 17-23 s on a 2-core CPU; measured, see the README).
+    A ValueError when either matrix is not symmetric positive semi-definite."""
+    scale = max(np.abs(sigma1).max(), np.abs(sigma2).max(), 1e-300)
+    for name, m in (("sigma1", sigma1), ("sigma2", sigma2)):
+        if np.abs(m - m.T).max() > 1e-8 * scale:
+            raise ValueError(f"{name}: not a covariance matrix (not symmetric)")
+    w, v = np.linalg.eigh(sigma1)
+    if w.min() < -1e-6 * max(w.max(), 1e-300):
+        raise ValueError(f"sigma1: not a covariance matrix (eigenvalue {w.min():.3g})")
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = root @ sigma2 @ root
+    ev = np.linalg.eigvalsh((m + m.T) / 2)
+    if ev.min() < -1e-6 * max(ev.max(), 1e-300):
+        raise ValueError(f"sigma2: not a covariance matrix (sigma1^1/2 sigma2 sigma1^1/2 has eigenvalue {ev.min():.3g})")
+    return float(np.sqrt(np.clip(ev, 0, None)).sum())
 
-    with warnings.catch_warnings():  # a singular product is handled by the caller
-        warnings.simplefilter("ignore")
-        return scipy.linalg.sqrtm(a)
 
-
-def fid_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     """The Fréchet distance of N(mu1, sigma1) and N(mu2, sigma2) (Heusel et al. 2017).
 
-    ``d^2 = ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``, with pytorch-fid's
-    numerics (the principal square root by ``scipy.linalg.sqrtm``; ``eps`` added to both
-    diagonals when the product's root is not finite; an imaginary part is dropped when its
-    diagonal is below 1e-3, a ValueError otherwise). It is written here rather than called
-    from pytorch-fid because that one passes ``disp=False``, which SciPy 1.18 removes.
+    ``d^2 = ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``, the trace of the
+    square root by :func:`trace_sqrt_product` (what pytorch-fid computes with
+    ``scipy.linalg.sqrtm``, to rel 3e-7 or better, 7-10x faster; tested against it).
     """
     mu1, mu2 = _as_numpy("mu1", mu1, 1), _as_numpy("mu2", mu2, 1)
     sigma1, sigma2 = _as_numpy("sigma1", sigma1, 2), _as_numpy("sigma2", sigma2, 2)
@@ -328,16 +341,7 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         if s.shape != (d, d):
             raise ValueError(f"{name}: expected shape ({d}, {d}) to match mu1, got {s.shape}")
     diff = mu1 - mu2
-    covmean = _sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(d) * eps
-        covmean = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"sigma1, sigma2: the square root of their product has an imaginary part of up to "
-                             f"{np.abs(covmean.imag).max():.3g}; are both covariance matrices?")
-        covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2))
 
 
 def activation_statistics(activations) -> tuple[np.ndarray, np.ndarray]:

@@ -1,8 +1,9 @@
 """What the notebooks call: one function per cell, so that the notebooks stay thin.
 
 Every notebook takes the same papermill parameters (``profile``, ``device``, ``seed``,
-``n_images``, ``steps``, ``attributes``, ``out_dir``, ``smoke``) and ends with
-:func:`finish`, which writes its JSON sidecar of key numbers beside its figures.
+``n_images``, ``steps``, ``attributes``, ``out_dir``, ``smoke``, and for a dry run of the
+paper profile ``random_weights`` and ``images``) and ends with :func:`finish`, which writes
+its JSON sidecar of key numbers beside its figures.
 """
 
 from __future__ import annotations
@@ -15,23 +16,30 @@ from . import profiles
 from ._checks import check_device, check_int, check_positive_int
 from .attributes import check_attribute
 from .profiles import check_profile
-from .profiles.base import run_dir
+from .profiles.base import RANDOM_WEIGHTS_RUNS, run_dir
 from .provenance import record
 
-def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None) -> Path:
+def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None,
+                   random_weights: bool = False) -> Path:
     """Where the trained differential classifier of a profile lives (:func:`paperlib.profiles.base.run_dir`)."""
-    return run_dir("diffnet", profile, seed, steps, smoke)
+    return run_dir("diffnet", profile, seed, steps, smoke, random_weights)
 
 
-def figures_dir(profile: str, out_dir: str = "", smoke: bool = False) -> Path:
-    """Where a notebook writes its figures and sidecar: ``out_dir`` or ``figures/<profile>``."""
+def figures_dir(profile: str, out_dir: str = "", smoke: bool = False, random_weights: bool = False) -> Path:
+    """Where a notebook writes its figures and sidecar: ``out_dir`` or ``figures/<profile>``
+    (``runs/random-weights/figures/<profile>`` for a dry run, which never writes under ``figures/``)."""
+    if random_weights:
+        out = Path(out_dir) if out_dir else RANDOM_WEIGHTS_RUNS / ("smoke/figures" if smoke else "figures") / profile
+        if out.resolve().is_relative_to((Path.cwd() / "figures").resolve()):
+            raise ValueError(f"out_dir: {out_dir} is under figures/; a dry run with random weights writes under runs/")
+        return out
     if out_dir:
         return Path(out_dir)
     return Path("runs/smoke/figures" if smoke else "figures") / profile
 
 
 def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, device: str = "cpu", seed: int = 0,
-                     steps: int | None = None) -> None:
+                     steps: int | None = None, random_weights: bool = False, images: str = "") -> None:
     """One-line errors for bad notebook parameters, before any work."""
     check_profile(profile)
     if isinstance(attributes, str) or not attributes:
@@ -43,50 +51,69 @@ def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, 
     if steps is not None:
         check_positive_int("steps", steps)
     check_device(device)
-    profiles.check(profile, n_images=n_images, device=device, need_assets=False)
+    profiles.check(profile, n_images=n_images, device=device, need_assets=False, random_weights=random_weights,
+                   images=images or None)
 
 
 def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0, device: str = "cpu",
-                     smoke: bool = False, data: str | None = None, progress: bool = True):
+                     smoke: bool = False, data: str | None = None, progress: bool = True,
+                     random_weights: bool = False, images: str = ""):
     """Train (or resume, or reuse when complete) the profile's differential classifier.
 
     The paper profile evaluates EOGI's released ``diff_cam_weight.pt``; training one of its own
-    needs a folder of face images (``data``). Without it this returns None and says so."""
+    needs a folder of face images (``data``). Without it this returns None and says so. A dry
+    run (``random_weights``) trains a few steps from random-init pSp on ``images``."""
+    extra = {"random_weights": True, "images": images} if random_weights else {}
     return profiles.train_classifier(profile, steps=steps, seed=seed, device=device, smoke=smoke, data=data,
-                                     progress=progress)
+                                     progress=progress, **extra)
 
 
 def training_curves(result):
     """Loss, running accuracy and learning rate per step of a :class:`paperlib.train.TrainResult`
     (a note instead when nothing was trained)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     if result is None:
-        fig = plt.figure(figsize=(8, 1.5))
+        fig = Figure(figsize=(8, 1.5))
         fig.text(0.5, 0.5, "No training run: the paper profile uses EOGI's released classifier.",
                  ha="center", va="center")
         return fig
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    fig = Figure(figsize=(11, 3))  # outside pyplot: shown once in a notebook
+    axes = fig.subplots(1, 3)
     for ax, values, name in zip(axes, (result.losses, result.accuracies, result.lrs),
                                 ("cross-entropy loss", "batch accuracy", "learning rate")):
         ax.plot(range(1, len(values) + 1), values)
         ax.set_xlabel("step")
         ax.set_title(name, fontsize=10)
     axes[2].set_yscale("log")
-    fig.suptitle(f"Differential classifier: held-out accuracy {result.heldout_accuracy:.3f} after {result.steps} steps",
-                 fontsize=10)
+    stamp = "RANDOM WEIGHTS (dry run): " if getattr(result, "random_weights", False) else ""
+    fig.suptitle(f"{stamp}Differential classifier: held-out accuracy {result.heldout_accuracy:.3f} after "
+                 f"{result.steps} steps", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
-          steps: int = 200, celeba_root: str | None = None):
+          steps: int = 200, celeba_root: str | None = None, random_weights: bool = False, images: str = ""):
     """The :class:`paperlib.profiles.Setup` of a profile (:func:`paperlib.profiles.get`): SynthFace
-    with the trained classifier (trained first when missing), or the official networks on CelebA-HQ."""
+    with the trained classifier (trained first when missing), or the official networks on CelebA-HQ.
+    ``random_weights`` (paper profile): a dry run with random-init networks on the photos of
+    ``images``; it prints a banner into the notebook saying so."""
     options = {"n_images": n_images, "seed": seed, "device": device, "smoke": smoke, "steps": steps}
     if celeba_root is not None:
         options["celeba_root"] = celeba_root
-    return profiles.get(profile, **options)
+    if random_weights or images:
+        options |= {"random_weights": random_weights, "images": images or None}
+    result = profiles.get(profile, **options)
+    if result.random_weights:
+        print("=" * 78 + "\nRANDOM WEIGHTS: every network here is random-init at its official size (a dry run).\n"
+              "Images and numbers prove that the path runs; they are not results.\n" + "=" * 78)
+    return result
+
+
+def faces_needed(rows: Sequence[tuple[int, str]]) -> int:
+    """How many source faces a figure's ``(face index, attribute)`` rows use."""
+    return 1 + max(i for i, _ in rows)
 
 
 def rows_for(attributes: Sequence[str], n_rows: int, first_face: int = 0) -> list[tuple[int, str]]:
@@ -112,12 +139,13 @@ def save(fig, name: str, out_dir: Path, prov: dict) -> list[Path]:
     return paths
 
 
-def finish(name: str, out_dir: Path, numbers: dict, prov: dict) -> Path:
-    """Write ``<name>.json``: the notebook's key numbers and its provenance."""
+def finish(name: str, out_dir: Path, numbers: dict, prov: dict) -> None:
+    """Write ``<name>.json``: the notebook's key numbers and its provenance; prints where it went
+    (returns nothing, so the notebook's last cell shows a sentence, not a ``PosixPath``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps({"numbers": numbers, "provenance": prov}, indent=2, default=str))
-    return path
+    print(f"{name}: key numbers and provenance written to {path}")
 
 
 def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[int, str]]:
@@ -134,7 +162,7 @@ def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False,
 
     from .evaluate import evaluate
 
-    eval_dir = run_dir("eval", setup.profile, seed, steps, smoke)
+    eval_dir = run_dir("eval", setup.profile, seed, steps, smoke, setup.random_weights)
     result = evaluate(setup, eval_dir, attributes=tuple(attributes), progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in result.files:
@@ -147,7 +175,7 @@ def training_numbers(result) -> dict:
     """The sidecar numbers of notebook 01."""
     if result is None:
         return {"trained": False, "classifier": "eogi-diffcam (EOGI's released weights)"}
-    return {"trained": True, "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
+    return {"trained": True, "random_weights": bool(getattr(result, "random_weights", False)), "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
             "wall_time_s": result.wall_time_s, "final_loss": result.losses[-1] if result.losses else None,
             "resumed_from": result.resumed_from}
 

@@ -20,28 +20,46 @@ from .attributes import check_attribute
 from .cam import cam_variants
 from .masks import blend, fuse_masks, segmentation_masks
 
-#: The mask variants of Figure 3 (ablation) and Figure 2, by name: (method, aug, eigen, segmentation).
-VARIANTS: dict[str, tuple[str, bool, bool, bool]] = {
+#: The released scripts' mask path (:mod:`paperlib.authors`): their segmentation entry is ``"authors"``.
+AUTHORS_CODE = "Diff-CAM++ (authors' code)"
+#: The mask variants by name: (method, aug, eigen, segmentation). The first six are Figure 3's
+#: ablation (Figure 2 shows the first and the sixth); the last is the authors' released code.
+VARIANTS: dict[str, tuple[str, bool, Union[bool, str], Union[bool, str]]] = {
     "Diff-CAM": ("gradcam", False, False, False),
     "Grad-CAM++": ("gradcam++", False, False, False),
     "+TTA": ("gradcam++", True, False, False),
     "+Eigen": ("gradcam++", False, True, False),
     "+TTA+Eigen": ("gradcam++", True, True, False),
     "Diff-CAM++": ("gradcam++", True, True, True),
+    AUTHORS_CODE: ("gradcam++", True, "authors", "authors"),
 }
+#: The six variants of Figure 3, in its column order.
+FIGURE3_VARIANTS: tuple[str, ...] = ("Diff-CAM", "Grad-CAM++", "+TTA", "+Eigen", "+TTA+Eigen", "Diff-CAM++")
 
-Variant = Union[str, tuple[str, bool, Union[bool, str], bool]]
+Variant = Union[str, tuple[str, bool, Union[bool, str], Union[bool, str]]]
 
 
-def variant_config(variant: Variant) -> tuple[str, bool, Union[bool, str], bool]:
+def variant_config(variant: Variant) -> tuple[str, bool, Union[bool, str], Union[bool, str]]:
     """``(method, aug_smooth, eigen_smooth, segmentation)`` of a named variant or of such a tuple
-    (any combination of the toggles, as the walkthrough's explorer offers)."""
+    (any combination of the toggles, as the walkthrough's explorer offers). ``segmentation``:
+    False (the map is the mask), True (eq 10) or ``"authors"`` (:mod:`paperlib.authors`)."""
     if isinstance(variant, tuple) and len(variant) == 4:
         return variant
     if variant not in VARIANTS:
         raise ValueError(f"variant: unknown mask variant {variant!r}; expected one of {', '.join(VARIANTS)} "
                          "or a (method, aug_smooth, eigen_smooth, segmentation) tuple")
     return VARIANTS[variant]
+
+
+def cam_config(variant: Variant, attribute: str) -> tuple[str, bool, Union[bool, str]]:
+    """``(method, aug_smooth, eigen_smooth)`` of ``variant`` for ``attribute``: the authors' code
+    switches Eigen smoothing off for Old (:func:`paperlib.authors.authors_eigen`)."""
+    method, aug, eigen, segmentation = variant_config(variant)
+    if segmentation == "authors" and eigen == "authors":
+        from .authors import authors_eigen
+
+        eigen = authors_eigen(attribute)
+    return method, aug, eigen
 
 
 @dataclass
@@ -94,7 +112,7 @@ def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch
     (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
     TTA setting share one forward/backward pass. ``classifier``: the network to use instead of
     ``c.classifier`` (e.g. the :class:`paperlib.diffnet.SourceEncoded` of :func:`prepare`)."""
-    configs = [variant_config(v)[:3] for v in variants]
+    configs = [cam_config(v, attribute) for v in variants]
     size = edited.shape[-2:]
     pair = classifier_input(c, reconstruction, edited)
     net = c.classifier if classifier is None else classifier
@@ -110,15 +128,30 @@ def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.
 
 def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,
          parsing_edited: torch.Tensor | None) -> torch.Tensor:
-    """Eq 10 for variants with segmentation, the CAM itself otherwise."""
-    if not variant_config(variant)[3]:
+    """Eq 10 for variants with segmentation, the CAM itself otherwise (also for the authors' code,
+    whose scripts comment eq 10 out; its segmentation acts in :func:`blend_variant`)."""
+    segmentation = variant_config(variant)[3]
+    if not segmentation:
         return cam
     if parsing_source is None or parsing_edited is None:
         raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} segments, so it needs both parsing "
                          "maps; pass parsing_source= (SynthFace: the Observed.parsing of the photos) or give the "
                          "components a parser")
+    if segmentation == "authors":
+        return cam
     s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
     return fuse_masks(s_org, s_modif, cam)
+
+
+def blend_variant(edited: torch.Tensor, source: torch.Tensor, m: torch.Tensor, attribute: str, variant: Variant,
+         parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None) -> torch.Tensor:
+    """``F`` of one variant: eq 11 (:func:`paperlib.masks.blend`), or for the authors' code their
+    mouth blend followed by Poisson blending (:func:`paperlib.authors.authors_blend`)."""
+    if variant_config(variant)[3] == "authors":
+        from .authors import authors_blend
+
+        return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute)
+    return blend(edited, source, m)
 
 
 @dataclass
@@ -208,7 +241,8 @@ def edit_prepared(c: Components, p: Prepared, attribute: str, variants: tuple[Va
                 c.parse(edited) if c.parse is not None else None)
     masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
     with torch.no_grad():
-        blended = {v: blend(edited, p.source, masks[v]) for v in variants}
+        blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited)
+                   for v in variants}
         outputs = {v: c.deghost(f) for v, f in blended.items()}
     return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, outputs)
 

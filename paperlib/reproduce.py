@@ -25,6 +25,27 @@ SMOKE: dict[str, dict] = {
 }
 
 
+#: Notebook -> at most how many images (rows) a dry run gives it; 05 takes ``--n-images`` itself.
+DRY_RUN_IMAGES: dict[str, int] = {"00_walkthrough": 2, "02_figure2": 4, "03_figure3": 2, "04_figure4": 2}
+#: Training steps of a dry run's notebook 01 (and the run folders' step count) by default.
+DRY_RUN_STEPS = 2
+
+
+def dry_run_parameters(name: str, images: str, n_images: int, steps: int, attributes: tuple[str, ...] = ()) -> dict:
+    """The papermill parameters of notebook ``name`` in a dry run (``reproduce --random-weights``);
+    ``attributes``: every notebook's attributes instead of its own (a shorter run)."""
+    params = {"random_weights": True, "images": images, "steps": steps}
+    if attributes:
+        params["attributes"] = list(attributes)
+    if name == "05_tables":
+        params["n_images"] = n_images
+    elif name in DRY_RUN_IMAGES:
+        params["n_images"] = min(n_images, DRY_RUN_IMAGES[name])
+    if name in ("02_figure2", "04_figure4"):
+        params["authors_code"] = True
+    return params
+
+
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook, the cell and the error."""
 
@@ -68,32 +89,53 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
 
 
 def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = False, out_dir: str = "",
-              notebooks: tuple[str, ...] = NOTEBOOKS, seed: int = 0) -> dict:
+              notebooks: tuple[str, ...] = NOTEBOOKS, seed: int = 0, random_weights: bool = False, images: str = "",
+              n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = ()) -> dict:
     """Run the notebooks in order; returns ``{notebook: seconds}``. Prints one line per notebook.
 
+    ``random_weights`` (paper profile): a dry run of every notebook at the official sizes with
+    random-init networks on the photos of ``images``: ``n_images`` for the evaluation (default 2),
+    at most :data:`DRY_RUN_IMAGES` for the others, ``steps`` training steps (default
+    :data:`DRY_RUN_STEPS`), ``attributes`` for every notebook (default: each notebook's own); executed notebooks in ``runs/random-weights/<profile>``, figures and
+    tables in ``runs/random-weights/figures/<profile>``.
+
     Every argument is checked first (profile, device, notebooks; the paper profile's assets and
-    CelebA-HQ folder), so a bad one stops the run before any notebook starts."""
+    CelebA-HQ folder, or the photos of a dry run), so a bad one stops the run before any notebook starts."""
     from . import profiles
-    from ._checks import check_device
+    from ._checks import check_device, check_positive_int
+    from .attributes import check_attribute
     from .notebook import figures_dir
 
     profiles.check_profile(profile)
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
     if unknown:
         raise ValueError(f"notebooks: unknown {', '.join(map(repr, unknown))}; expected some of {', '.join(NOTEBOOKS)}")
-    profiles.check(profile)  # the paper profile: every asset and the CelebA-HQ folder; stops before any work
+    if (n_images is not None or steps is not None or attributes) and not random_weights:
+        raise ValueError("n_images, steps, attributes: only a dry run (--random-weights) takes them; the notebooks' "
+                         "own parameters set them otherwise")
+    for a in attributes:
+        check_attribute(a)
+    n_images = 2 if n_images is None else check_positive_int("n_images", n_images)
+    steps = DRY_RUN_STEPS if steps is None else check_positive_int("steps", steps)
+    # the paper profile: every asset and the CelebA-HQ folder (or a dry run's photos); stops before any work
+    profiles.check(profile, random_weights=random_weights, images=images or None,
+                   n_images=n_images if random_weights else None)
     check_device(device)
-    runs_dir = Path("runs/smoke" if smoke else "runs") / profile
+    figures_dir(profile, out_dir, smoke, random_weights)  # refuses a dry run's out_dir under figures/
+    root = Path("runs/random-weights") if random_weights else Path("runs")
+    runs_dir = (root / "smoke" if smoke else root) / profile
     times = {}
     for i, name in enumerate(notebooks, 1):
         params = {"profile": profile, "device": device, "seed": seed, "smoke": smoke, "out_dir": out_dir,
-                  **(SMOKE[name] if smoke else {})}
+                  **(SMOKE[name] if smoke else {}),
+                  **({"images": images} if images else {}),
+                  **(dry_run_parameters(name, images, n_images, steps, tuple(attributes)) if random_weights else {})}
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
         t0 = time.perf_counter()
         run_notebook(name, params, runs_dir)
         times[name] = time.perf_counter() - t0
         print(f"[{i}/{len(notebooks)}] {name} done in {times[name]:.0f} s -> {runs_dir / (name + '.ipynb')}", flush=True)
-    out = figures_dir(profile, out_dir, smoke)
+    out = figures_dir(profile, out_dir, smoke, random_weights)
     produced = sorted(p.name for p in out.glob("*") if p.is_file())
     print(f"reproduce --profile {profile}: {len(notebooks)} notebooks in {sum(times.values()):.0f} s; "
           f"executed notebooks in {runs_dir}/, {len(produced)} files in {out}/: {', '.join(produced)}")

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from .cache import atomic_bytes
-from .methods import ABLATION, BASELINES
+from .methods import ABLATION, BASELINES, EXTRA
 from .profiles import Setup
 from .published import TABLE_NUMBER, TABLES
 
@@ -77,15 +77,21 @@ def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, rea
                     row.update(status="stand-in", note=f"{metric} computed with a stand-in network, not the paper's")
                 if row["mean"] is not None and pub is not None:
                     row["delta"] = row["mean"] - pub[0]
+                if row["mean"] is not None and setup.random_weights:
+                    row.update(status="random weights", delta=None,
+                               note="RANDOM WEIGHTS: a dry run with random-init networks, not a result")
             if method in ABLATION and not row["note"]:
                 row["note"] = "Figure-3 ablation variant; no published number"
+            if method in EXTRA and not row["note"]:
+                row["note"] = "the authors' released scripts (paperlib.authors); no published number"
             rows.append(row)
     return rows
 
 
 def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
     """Tables 1-3 as Markdown: published | ours | delta per (attribute, method), notes under each table."""
-    lines = [f"# Tables 1-3 regenerated: profile `{setup.profile}`, {setup.n_images} images", ""]
+    stamp = "RANDOM WEIGHTS (dry run, not results): " if setup.random_weights else ""
+    lines = [f"# {stamp}Tables 1-3 regenerated: profile `{setup.profile}`, {setup.n_images} image{'s' if setup.n_images != 1 else ''}", ""]
     if setup.note:
         lines += [setup.note, ""]
     for metric in METRICS:
@@ -104,7 +110,7 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
                 ours = f"{r['status']} {mark(r['note'])}"
             else:
                 ours = _fmt(r["mean"], r["std"])
-                if r["status"] in ("partial", "stand-in"):
+                if r["status"] in ("partial", "stand-in", "random weights"):
                     ours += f" {mark(r['note'])}"
             delta = "—" if r["delta"] is None else f"{r['delta']:+.{2 if abs(r['mean']) >= 10 else 4}f}"
             lines.append(f"| {r['attribute']} | {r['method']} | {pub} | {ours} | {delta} |")
@@ -113,6 +119,10 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
         ablation = [m for m in ABLATION if any(r["method"] == m for r in rows[metric])]
         if ablation:
             lines.append(f"Rows {', '.join(ablation)}: Figure-3 ablation variants (no published numbers).")
+        extra = [m for m in EXTRA if any(r["method"] == m for r in rows[metric])]
+        if extra:
+            lines.append(f"Rows {', '.join(extra)}: the mask path of the authors' released scripts (Eigen off for "
+                         "Old, no eq 10, mouth blend, Poisson blending; no published numbers).")
         lines.append("")
     return "\n".join(lines)
 

@@ -141,13 +141,21 @@ def deghost_figure(setup, e: BatchEdit):
 
 
 def explorer_image(setup, attribute: str = "Beard", alpha: float = 20.0, face: int = 0, gradcampp: bool = True,
-                   tta: bool = True, eigen: bool = True, segmentation: bool = True):
-    """The explorer's callback: one face, one attribute, any combination of the four toggles."""
-    variant = ("gradcam++" if gradcampp else "gradcam", bool(tta), bool(eigen), bool(segmentation))
+                   tta: bool = True, eigen: bool = True, segmentation: bool = True, authors_code: bool = False):
+    """The explorer's callback: one face, one attribute, any combination of the toggles.
+    ``authors_code``: the mask path of the authors' released scripts (:mod:`paperlib.authors`:
+    their Eigen variant, off for Old; no eq 10; mouth blend; Poisson blending), which replaces
+    ``segmentation``."""
+    method = "gradcam++" if gradcampp else "gradcam"
+    if authors_code:
+        variant = (method, bool(tta), "authors" if eigen else False, "authors")
+    else:
+        variant = (method, bool(tta), bool(eigen), bool(segmentation))
     e = edit_face(setup, face, attribute, (variant,), alpha=alpha)
     src = e.source[0]
-    name = "+".join(n for n, on in (("Grad-CAM++" if gradcampp else "Grad-CAM", True), ("TTA", tta),
-                                    ("Eigen", eigen), ("segmentation", segmentation)) if on)
+    name = " + ".join(n for n, on in (("Grad-CAM++" if gradcampp else "Grad-CAM", True), ("TTA", tta),
+                                    ("Eigen", eigen), ("segmentation", segmentation and not authors_code),
+                                    ("authors' code (mouth blend, Poisson)", authors_code)) if on)
     return panel_grid([[src, e.edited[0], overlay_cam(src, e.masks[variant][0]), e.outputs[variant][0]]],
                       ["I", f"T ({attribute}, alpha {alpha:g})", "mask M", "result"], caption=name)
 
@@ -171,14 +179,18 @@ def explorer(setup, n_faces: int | None = None):
         "tta": W.Checkbox(value=True, description="TTA"),
         "eigen": W.Checkbox(value=True, description="Eigen"),
         "segmentation": W.Checkbox(value=True, description="segmentation"),
+        "authors_code": W.Checkbox(value=False, description="authors' code"),
     }
     out = W.Output()
+    headless = os.environ.get("PAPERLIB_HEADLESS") == "1"  # papermill: no front end renders the widgets
 
     def update(_change=None):
         import matplotlib.pyplot as plt
         fig = explorer_image(setup, **{k: w.value for k, w in controls.items()})
         out.clear_output(wait=True)
         with out:
+            display(fig)
+        if headless and _change is None:  # the first image also as a static figure, without computing it twice
             display(fig)
         plt.close(fig)
 
@@ -187,9 +199,4 @@ def explorer(setup, n_faces: int | None = None):
     update()
     box = W.VBox([W.HBox(list(controls.values())[:3]), W.HBox(list(controls.values())[3:]), out])
     display(box)
-    if os.environ.get("PAPERLIB_HEADLESS") == "1":  # papermill: no front end renders the widgets
-        import matplotlib.pyplot as plt
-        fig = explorer_image(setup, **{k: w.value for k, w in controls.items()})
-        display(fig)
-        plt.close(fig)
     return box, controls

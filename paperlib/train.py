@@ -140,6 +140,8 @@ class TrainResult:
     accuracies: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
     resumed_from: int | None = None
+    #: the pairs came from random-init networks (a dry run of the paper profile)
+    random_weights: bool = False
 
 
 # ------------------------------------------------------------------------------ small helpers

@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
+def sidecar(folder: Path, name: str) -> dict:
+    """A notebook's JSON sidecar ``<folder>/<name>.json``."""
+    import json
+
+    return json.loads((folder / f"{name}.json").read_text())
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():

@@ -72,7 +72,7 @@ def test_synthetic_end_to_end(setup, full_run):
     assert len(prov["params"]["classifier"]) == 64  # sha256 of the injected classifier
     loc = _csv(out / "localization.csv")
     assert [r["variant"] for r in loc if r["attribute"] == "all"] == list(MASK_METHODS.values())[:1] + [
-        "Grad-CAM++", "+TTA", "+Eigen", "+TTA+Eigen", "Diff-CAM++"]
+        "Grad-CAM++", "+TTA", "+Eigen", "+TTA+Eigen", "Diff-CAM++", "Diff-CAM++ (authors' code)"]
     assert all(int(r["n"]) == N for r in loc)
 
 

@@ -14,7 +14,7 @@ import torch
 
 from paperlib.attributes import ATTRIBUTES
 from paperlib.cli import main
-from paperlib.methods import ALL_METHODS
+from paperlib.methods import ALL_METHODS, SLUG
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 
@@ -55,7 +55,8 @@ def test_unknown_attribute_fails_within_seconds_and_creates_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--methods", "Bar"], f"error: methods: unknown 'Bar'; expected some of {', '.join(ALL_METHODS)}"),
+    (["--methods", "Bar"], f"error: methods: unknown 'Bar'; expected some of {', '.join(ALL_METHODS)} (or their "
+                           f"slugs {', '.join(SLUG[m] for m in ALL_METHODS)})"),
     (["--alpha", "nan"], "error: alpha: expected a finite number, got nan"),
     (["--classifier", "missing.pt"], "error: classifier: missing.pt does not exist; train one with "
                                      "`python -m paperlib train --profile synthetic`"),

@@ -216,6 +216,29 @@ def test_frechet_distance_matches_pytorch_fid():
     assert metrics.fid_from_stats(*stats) == pytest.approx(ref, rel=1e-9)
 
 
+def test_frechet_distance_matches_pytorch_fid_when_covariances_are_singular():
+    """Fewer images than feature dimensions (the paper: 1000 images, 2048 dims): the covariances are
+    singular, where scipy's sqrtm is inexact; the eigenvalue route agrees to rel 1e-6."""
+    import warnings
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    rng = np.random.default_rng(3)
+    a = np.abs(rng.normal(size=(20, 64)))
+    b = np.abs(0.8 * a + 0.5 * rng.normal(size=(20, 64)) + 0.1)
+    stats = (*metrics.activation_statistics(a), *metrics.activation_statistics(b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = calculate_frechet_distance(*stats)
+    assert metrics.fid_from_stats(*stats) == pytest.approx(ref, rel=1e-6)
+
+
+def test_trace_sqrt_product_refuses_non_covariances():
+    with pytest.raises(ValueError, match="sigma1: not a covariance matrix"):
+        metrics.trace_sqrt_product(np.diag([1.0, -2.0]), np.eye(2))
+    with pytest.raises(ValueError, match="sigma2: not a covariance matrix"):
+        metrics.trace_sqrt_product(np.eye(2), np.array([[1.0, 0.0], [1.0, 1.0]]))
+
+
 def test_fid_from_stats_bad_shapes():
     with pytest.raises(ValueError, match=r"^mu2: expected shape \(3,\) like mu1, got \(4,\)$"):
         metrics.fid_from_stats(np.zeros(3), np.eye(3), np.zeros(4), np.eye(3))

@@ -51,7 +51,11 @@ class Setup:
     ``unavailable``: method -> reason (cells say n/a). ``params``: the settings that determine
     the images (stored in the cache manifest). ``assets``: name -> sha256 of the files used.
     ``ground_truth``: the optional :class:`GroundTruth` hook. ``note``: one sentence printed
-    under the tables' title (how to read this profile's numbers).
+    under the tables' title (how to read this profile's numbers). ``random_weights``: every
+    network is random-init (a dry run at the official sizes): figures, tables and sidecars say
+    so and its runs live under ``runs/random-weights/``. ``metrics``: metric objects to use for
+    ``"LPIPS"`` / ``"FID"`` instead of the real ones (the dry run's random-init networks; their
+    cells are marked stand-in).
     """
 
     profile: str
@@ -67,6 +71,8 @@ class Setup:
     ground_truth: Optional[GroundTruth] = None
     note: str = ""
     device: str = "cpu"
+    random_weights: bool = False
+    metrics: dict = field(default_factory=dict)
 
 
 def check_profile(name: str) -> str:
@@ -78,13 +84,20 @@ def check_profile(name: str) -> str:
 
 
 
-def run_dir(kind: str, profile: str, seed: int = 0, steps: int | None = None, smoke: bool = False) -> Path:
+#: Where the runs of a dry run with random-init networks live (never ``figures/``).
+RANDOM_WEIGHTS_RUNS = Path("runs/random-weights")
+
+
+def run_dir(kind: str, profile: str, seed: int = 0, steps: int | None = None, smoke: bool = False,
+            random_weights: bool = False) -> Path:
     """Where a profile's runs live: ``runs/<kind>-<profile>`` for the default seed and steps,
-    ``runs/<kind>-<profile>-seed<S>-steps<N>`` otherwise (``runs/smoke/...`` for smoke runs), so
-    other seeds or step counts never collide with the default run's checkpoint or cache."""
+    ``runs/<kind>-<profile>-seed<S>-steps<N>`` otherwise (``runs/smoke/...`` for smoke runs,
+    ``runs/random-weights/...`` for dry runs with random-init networks), so other seeds, step
+    counts or random weights never collide with the default run's checkpoint or cache."""
     default = seed == 0 and steps in (None, DEFAULTS[profile]["steps"])
     name = f"{kind}-{profile}" if default else f"{kind}-{profile}-seed{seed}-steps{steps}"
-    return Path("runs/smoke" if smoke else "runs") / name
+    root = RANDOM_WEIGHTS_RUNS if random_weights else Path("runs")
+    return (root / "smoke" if smoke else root) / name
 
 
-__all__ = ["NAMES", "DEFAULTS", "Setup", "GroundTruth", "check_profile", "run_dir"]
+__all__ = ["NAMES", "DEFAULTS", "RANDOM_WEIGHTS_RUNS", "Setup", "GroundTruth", "check_profile", "run_dir"]

@@ -22,6 +22,7 @@ Nothing is downloaded: a missing asset raises one FileNotFoundError that lists e
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable, Sequence
@@ -165,6 +166,17 @@ def _deghoster(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return deghost
 
 
+def full_float32(device: torch.device) -> None:
+    """On CUDA, turn TF32 off for convolutions and matrix products (PyTorch allows it for cuDNN
+    convolutions by default). Measured on an H100 with the paper profile's networks at official
+    sizes (``benchmarks/bench_pipeline.py``): TF32 moves the CAM maps by up to 2.6e-3-3.3e-3 and the
+    outputs by 4e-2 from float32, bf16 autocast by 4e-2 and 0.2; the project's bound is 1e-3, so
+    the pipeline runs in float32 (about 1.6x slower than TF32). A process-wide setting."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def components(device: str = "cuda", generation: str = "eogi", *, psp: nn.Module | None = None,
                classifier: nn.Module | None = None, parser: nn.Module | None = None,
                deghoster: nn.Module | None = None, directions: dict[str, torch.Tensor] | None = None,
@@ -192,6 +204,7 @@ def components(device: str = "cuda", generation: str = "eogi", *, psp: nn.Module
         need += direction_assets()
     require_assets(need)
     dev = torch.device(device)
+    full_float32(dev)
     psp = (psp if psp is not None else load("psp-ffhq-encode")).to(dev).eval()
     classifier = (classifier if classifier is not None else load("eogi-diffcam")).to(dev).eval()
     parser = (parser if parser is not None else load("face-parsing-bisenet")).to(dev).eval()
@@ -383,7 +396,7 @@ def pair_source(size: int | None = None, seed: int = 0, data: str | Path | None 
     except (FileNotFoundError, ModuleNotFoundError) as err:
         problems.append(f"EOGI's 7 attribute directions ({err}; or --directions DIR)")
     if data is not None and Path(data).is_dir():
-        images = sorted(p for p in Path(data).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = _photos(data)
     if not images:
         problems.append("face images to invert (--data DIR of FFHQ .png/.jpg files"
                         + (f"; none found in {data}" if data is not None else "") + ")")
@@ -392,23 +405,46 @@ def pair_source(size: int | None = None, seed: int = 0, data: str | Path | None 
     return LatentEditPairs(psp, dirs, images, size=size, device=device)
 
 
+#: A dry run's training batch on the CPU (the paper's batch 20 needs 60 StyleGAN2 1024² calls a step).
+DRY_RUN_CPU_BATCH = 2
+
+
 def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cuda", smoke: bool = False,
-                     data: str | Path | None = None, progress: bool = True, **_ignored):
+                     data: str | Path | None = None, progress: bool = True, random_weights: bool = False,
+                     images: str | Path | None = None, **_ignored):
     """Train a differential classifier with the paper's recipe on ``data`` (face images to invert).
 
     The evaluation uses EOGI's released ``diff_cam_weight.pt``; without ``data`` this returns
-    None and says so."""
+    None and says so. ``random_weights``: a dry run of the training path at the official sizes
+    (pSp + StyleGAN2 at 1024², ResNet101 at 256²) with random-init pSp and directions on the
+    photos of ``images`` (or ``data``): the paper's batch 20 on CUDA, :data:`DRY_RUN_CPU_BATCH`
+    on the CPU, one held-out batch; written under ``runs/random-weights/``."""
     from ..train import TrainConfig, train
 
+    data = data or (images if random_weights else None)
     if not data:
         print("paper profile: the evaluation uses EOGI's released classifier (asset eogi-diffcam); "
               "pass data=DIR (face images to invert) to train one with the paper's recipe")
         return None
     d = DEFAULTS[NAME]
     steps = d["steps"] if steps is None else steps
-    config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device,
-                         out_dir=str(run_dir("diffnet", NAME, seed, steps, smoke)))
+    out_dir = str(run_dir("diffnet", NAME, seed, steps, smoke, random_weights))
+    if random_weights:
+        nets = random_networks(seed, baselines=())
+        dirs = torch.stack([nets["directions"][a] for a in sorted(ATTRIBUTES)])
+        photo_paths(1, images=data)  # a one-line error when the folder holds no photo
+        source = LatentEditPairs(nets["psp"], dirs, _photos(data),
+                                 size=d["size"], device=device)
+        batch = 20 if torch.device(device).type == "cuda" else DRY_RUN_CPU_BATCH
+        config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device, out_dir=out_dir, batch=batch,
+                             eval_batches=1, checkpoint_every=steps)
+        return dataclasses.replace(train(config, source, progress=progress), random_weights=True)
+    config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device, out_dir=out_dir)
     return train(config, pair_source(seed=seed, data=data, device=device), progress=progress)
+
+
+def _photos(folder: str | Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def evaluation_assets(baselines: Sequence[str] = ("e4e", "ReStyle")) -> list[str]:
@@ -419,48 +455,135 @@ def evaluation_assets(baselines: Sequence[str] = ("e4e", "ReStyle")) -> list[str
 
 def check(n_images: int | None = None, device: str | None = None, celeba_root: str | Path | None = None,
           baselines: Sequence[str] = BASELINES, need_assets: bool = True, generation: str = "eogi",
-          **_ignored) -> None:
+          images: str | Path | None = None, random_weights: bool = False, **_ignored) -> None:
     """One-line errors for bad options, before any work: ``n_images``, ``device`` (CUDA present),
-    the CelebA-HQ folder (readable, at least ``n_images`` numbered images) and every asset."""
+    the photos (``images``: a folder holding at least ``n_images`` photos; else the CelebA-HQ
+    folder: readable, at least ``n_images`` numbered images) and, unless ``random_weights``
+    (a dry run with random-init networks, which needs ``images``), every asset."""
     if n_images is not None:
         check_positive_int("n_images", n_images)
     if device is not None:
         check_device(device)
     check_generation(generation)
-    if need_assets:
-        require_assets(evaluation_assets(baselines), celeba_root, need_celeba=True, n_images=n_images)
+    if random_weights and not images:
+        raise ValueError("images: a dry run with random weights needs a folder of face photos "
+                         "(--images DIR, e.g. ../shared/data/sample_faces)")
+    if images:
+        photo_paths(n_images or 1, images=images)
+    if need_assets and not random_weights:
+        require_assets(evaluation_assets(baselines), celeba_root, need_celeba=not images, n_images=n_images)
+
+
+def photo_paths(n_images: int, celeba_root: str | Path | None = None, images: str | Path | None = None) -> list[Path]:
+    """The first ``n_images`` source photos: from the folder ``images`` (its .png/.jpg files in
+    natural order: 2.jpg before 10.jpg) or the CelebA-HQ folder. One-line error when too few."""
+    from ..assets import celeba_hq_images
+
+    if not images:
+        return celeba_hq_images(n_images, celeba_root)
+    folder = Path(images)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"images: {folder} is not a folder of face photos")
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                   key=lambda p: (len(p.stem), p.stem) if p.stem.isdigit() else (float("inf"), p.stem))
+    if len(files) < n_images:
+        raise ValueError(f"images: {folder} holds {len(files)} .png/.jpg photos, n_images asks for {n_images}")
+    return files[:n_images]
+
+
+def random_networks(seed: int = 0, baselines: Sequence[str] = BASELINES) -> dict:
+    """Every network of the profile at its official configuration with random init, built by
+    :func:`paperlib.models.build` (nothing is loaded), seeded: ``psp``, ``classifier``,
+    ``parser``, ``deghoster``, each baseline's encoder, EOGI-shaped ``directions`` (18, 512) and
+    InterFaceGAN-shaped ``interfacegan`` (1, 512) directions, random unit vectors. For dry runs:
+    shapes, devices, memory and time are the real ones; no image is a result."""
+    from ..models import build
+
+    torch.manual_seed(seed)
+    nets = {"psp": build("psp-ffhq-encode"), "classifier": build("eogi-diffcam"),
+            "parser": build("face-parsing-bisenet"), "deghoster": build("eogi-deghosting")}
+    nets.update({b: build(BASELINE_ENCODERS[b]) for b in baselines})
+    g = torch.Generator().manual_seed(seed)
+    n_styles = nets["psp"].n_styles
+
+    def unit(*shape):
+        d = torch.randn(*shape, generator=g)
+        return d / d.norm()
+
+    nets["directions"] = {a: unit(n_styles, 512) for a in ATTRIBUTES}
+    nets["interfacegan"] = {a: unit(1, 512) for a in INTERFACEGAN_ATTRIBUTES}
+    return nets
+
+
+def random_metrics(device: str) -> dict:
+    """Stand-ins of the metrics' networks for a dry run, random-init at the real architectures and
+    input sizes: LPIPS (AlexNet, ``lpips`` with ``pretrained=False, pnet_rand=True``) and the FID
+    features (torchvision's Inception-v3, 2048-d pool features at 299², scaled to unit length:
+    random-init features reach 1e10, and the square root of covariances of that size is
+    numerically meaningless; measured on the 14 sample photos)."""
+    import lpips
+    import torchvision
+
+    from ..metrics import FIDMetric, LPIPSMetric
+
+    dev = torch.device(device)
+    lp = lpips.LPIPS(net="alex", pretrained=False, pnet_rand=True, verbose=False).to(dev).eval()
+    inception = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    inception.fc = nn.Identity()
+    inception = inception.to(dev).eval()
+
+    @torch.no_grad()
+    def features(x01: torch.Tensor) -> torch.Tensor:
+        f = inception(F.interpolate(x01, size=(299, 299), mode="bilinear", align_corners=False) * 2 - 1)
+        return F.normalize(f, dim=1)
+
+    return {"LPIPS": LPIPSMetric(device, net=lambda x, y: lp(x, y).flatten()),
+            "FID": FIDMetric(device, features=features, progress=False)}
 
 
 def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", celeba_root: str | Path | None = None,
-          baselines: Sequence[str] = BASELINES, interfacegan_factor: float = INTERFACEGAN_FACTOR,
-          generation: str = "eogi", **_ignored) -> Setup:
-    """The paper profile's :class:`paperlib.profiles.Setup`: the first ``n_images`` CelebA-HQ photos at 1024²."""
-    from ..assets import celeba_hq_images
+          images: str | Path | None = None, baselines: Sequence[str] = BASELINES,
+          interfacegan_factor: float = INTERFACEGAN_FACTOR, generation: str = "eogi", random_weights: bool = False,
+          seed: int = 0, **_ignored) -> Setup:
+    """The paper profile's :class:`paperlib.profiles.Setup`: the first ``n_images`` CelebA-HQ photos
+    (or of the folder ``images``) at 1024². ``random_weights``: a dry run, every network
+    random-init (:func:`random_networks`, seeded by ``seed``) and the metrics' networks too."""
     from ..download import asset_path, load_network
 
-    check(n_images=n_images, device=device, celeba_root=celeba_root, baselines=baselines)
-    names = evaluation_assets(baselines)
-    paths = celeba_hq_images(n_images, celeba_root)
+    check(n_images=n_images, device=device, celeba_root=celeba_root, baselines=baselines, generation=generation,
+          images=images, random_weights=random_weights)
+    paths = photo_paths(n_images, celeba_root, images)
     dev = torch.device(device)
-    c = components(device, generation)
-    editors = {}
-    if baselines:
+    if random_weights:
+        nets = random_networks(seed, baselines)
+        c = components(device, generation, psp=nets["psp"], classifier=nets["classifier"], parser=nets["parser"],
+                       deghoster=nets["deghoster"], directions=nets["directions"])
+        encoders, dirs, hashes = {b: nets[b] for b in baselines}, nets["interfacegan"], {}
+    else:
+        names = evaluation_assets(baselines)
+        c = components(device, generation)
+        encoders = {b: load_network(BASELINE_ENCODERS[b]) for b in baselines}
         dirs = {a: load_interfacegan(asset_path(f"interfacegan-{d}")) for a, d in INTERFACEGAN_ATTRIBUTES.items()}
-        for b in baselines:
-            editors[b] = baseline_editor(load_network(BASELINE_ENCODERS[b]), dirs, interfacegan_factor, device,
-                                         generation)
+        hashes = asset_hashes(names)
+    editors = {b: baseline_editor(encoders[b], dirs, interfacegan_factor, device, generation) for b in baselines}
 
     def load_sources(idx):
         return torch.stack([read_image(paths[i]) for i in idx]).to(dev)
 
-    params = {"dataset": "celeba-hq", "first_image": paths[0].name, "generation": generation,
-              "interfacegan_factor": interfacegan_factor, "baselines": list(baselines),
-              "restyle": BASELINE_ENCODERS.get("ReStyle"), "assets": asset_hashes(names)}
+    params = {"dataset": str(images) if images else "celeba-hq", "first_image": paths[0].name,
+              "generation": generation, "interfacegan_factor": interfacegan_factor, "baselines": list(baselines),
+              "restyle": BASELINE_ENCODERS.get("ReStyle"), "assets": hashes}
+    note = ""
+    if random_weights:
+        params |= {"weights": f"RANDOM (dry run, models.build, seed {seed})"}
+        note = ("**RANDOM WEIGHTS**: a dry run at the official sizes with random-init networks (and random-init "
+                "LPIPS / FID networks); the numbers prove the path runs, they are not results.")
     return Setup(profile=NAME, components=c, n_images=n_images, load_sources=load_sources, baselines=editors,
-                 params=params, assets=asset_hashes(names), device=str(dev))
+                 params=params, assets=hashes, device=str(dev), note=note, random_weights=random_weights,
+                 metrics=random_metrics(device) if random_weights else {})
 
 
-__all__ = ["setup", "check", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
+__all__ = ["setup", "check", "photo_paths", "random_networks", "random_metrics", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
            "missing_assets", "evaluation_assets", "load_interfacegan", "load_directions", "load_directions_dict",
            "direction_asset", "read_image", "LatentEditPairs", "GENERATIONS", "generator", "seeded_noise", "PIPELINE_ASSETS", "BASELINE_ENCODERS",
            "INTERFACEGAN_FACTOR"]

@@ -36,8 +36,11 @@ BASELINES = ("e4e", "ReStyle")
 
 # ---------------------------------------------------------------------------------- validation
 def check(n_images: int | None = None, device: str | None = None, classifier_path: str | Path | None = None,
-          **_ignored) -> None:
+          random_weights: bool = False, images: str | Path | None = None, **_ignored) -> None:
     """One-line errors for bad options, before any work."""
+    if random_weights or images:
+        raise ValueError(f"{'random_weights' if random_weights else 'images'}: only the paper profile takes it "
+                         "(SynthFace draws its own faces and trains its own classifier)")
     if n_images is not None:
         check_positive_int("n_images", n_images)
     if device is not None and torch.device(device).type != "cpu":
