@@ -12,7 +12,6 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 
 Panel = torch.Tensor | None
 
@@ -33,9 +32,8 @@ def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_t
                caption: str = "", size: float = 1.9) -> plt.Figure:
     """A grid of image panels; ``None`` draws an "n/a" panel (a method that does not apply)."""
     n_rows, n_cols = len(rows), len(col_titles)
-    # a Figure outside pyplot: a notebook shows it once (as the cell's value), not a second time at cell end
-    fig = Figure(figsize=(size * n_cols, size * n_rows + (0.5 if caption else 0)))
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.5 if caption else 0)),
+                             squeeze=False)
     for r, row in enumerate(rows):
         if len(row) != n_cols:
             raise ValueError(f"rows: row {r} has {len(row)} panels, expected {n_cols} (one per column title)")
@@ -54,6 +52,13 @@ def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_t
     if caption:
         fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=8, wrap=True)
     fig.tight_layout(rect=(0, 0.04 if caption else 0, 1, 1))
+    return released(fig)
+
+
+def released(fig: plt.Figure) -> plt.Figure:
+    """``fig`` closed in pyplot: a notebook then shows it once, as the cell's value, and not a
+    second time when the inline backend draws the still-open figures at the end of the cell."""
+    plt.close(fig)
     return fig
 
 

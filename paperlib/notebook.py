@@ -71,15 +71,16 @@ def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0
 def training_curves(result):
     """Loss, running accuracy and learning rate per step of a :class:`paperlib.train.TrainResult`
     (a note instead when nothing was trained)."""
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
+
+    from .figures import released
 
     if result is None:
-        fig = Figure(figsize=(8, 1.5))
+        fig = plt.figure(figsize=(8, 1.5))
         fig.text(0.5, 0.5, "No training run: the paper profile uses EOGI's released classifier.",
                  ha="center", va="center")
-        return fig
-    fig = Figure(figsize=(11, 3))  # outside pyplot: shown once in a notebook
-    axes = fig.subplots(1, 3)
+        return released(fig)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
     for ax, values, name in zip(axes, (result.losses, result.accuracies, result.lrs),
                                 ("cross-entropy loss", "batch accuracy", "learning rate")):
         ax.plot(range(1, len(values) + 1), values)
@@ -90,7 +91,7 @@ def training_curves(result):
     fig.suptitle(f"{stamp}Differential classifier: held-out accuracy {result.heldout_accuracy:.3f} after "
                  f"{result.steps} steps", fontsize=10)
     fig.tight_layout()
-    return fig
+    return released(fig)
 
 
 def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
