@@ -95,3 +95,28 @@ def test_shared_work_gives_the_attribute_major_numbers(counted):
         assert torch.equal(out[a][0]["pSp"], e.edited)
         for m, v in MASK_METHODS.items():
             assert torch.allclose(out[a][0][m], e.outputs[v], atol=1e-5), (a, m)
+
+
+def test_baseline_editor_inverts_each_batch_once():
+    """e4e / ReStyle edit Old and Smiling from one inversion of the same photos; new or modified
+    photos are inverted again; the outputs equal those of a fresh editor."""
+    from conftest import small_paper_components
+    from paperlib.profiles.paper import baseline_editor
+
+    _, psp, _ = small_paper_components(ATTRS)
+    dirs = {"Old": torch.randn(1, 512), "Smiling": torch.randn(1, 512)}
+    calls = Counter()
+    invert = psp.invert
+    psp.invert = lambda x: calls.update(["invert"]) or invert(x)
+    editor = baseline_editor(psp, dirs, device="cpu", generation="fixed")
+    src = torch.rand(2, 3, 64, 64) * 2 - 1
+    old, smiling = editor(src, "Old"), editor(src, "Smiling")
+    assert calls["invert"] == 1
+    other = src.clone()
+    editor(other, "Old")
+    assert calls["invert"] == 2
+    other.mul_(0.5)  # modified in place: inverted again
+    editor(other, "Old")
+    assert calls["invert"] == 3
+    fresh = baseline_editor(psp, dirs, device="cpu", generation="fixed")
+    assert torch.equal(fresh(src, "Smiling"), smiling) and torch.equal(fresh(src, "Old"), old)

@@ -252,16 +252,21 @@ def baseline_editor(encoder: nn.Module, directions: dict[str, torch.Tensor], fac
 
     ``directions``: attribute (``Old`` / ``Smiling``) -> (1, 512) InterFaceGAN direction,
     broadcast over the W+ layers as e4e's editor does. ``generation``: as the pipeline's.
+    Called again with the same, unmodified images tensor (the evaluation's Old, then Smiling), it
+    reuses the inversion (ReStyle's is 5 encoder passes and 5 decodes at 1024²).
     """
     dev = torch.device(device)
     encoder = encoder.to(dev).eval()
     generate = generator(encoder.decoder, generation)
+    last: dict = {}
 
     @torch.no_grad()
     def edit(images: torch.Tensor, attribute: str) -> torch.Tensor:
         if attribute not in directions:
             raise ValueError(f"attribute: the baselines only have {', '.join(directions)}, got {attribute!r}")
-        w = encoder.invert(images.to(dev))
+        if last.get("images") is not images or last.get("version") != images._version:
+            last.update(images=images, version=images._version, w=encoder.invert(images.to(dev)))
+        w = last["w"]
         return generate(w + factor * directions[attribute].to(w)).clamp(-1, 1)
 
     return edit
