@@ -105,6 +105,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     from ._checks import check_device, check_positive_int
     from .attributes import check_attribute
     from .notebook import figures_dir
+    from .profiles.base import RANDOM_WEIGHTS_RUNS
 
     profiles.check_profile(profile)
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
@@ -122,7 +123,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
                    n_images=n_images if random_weights else None)
     check_device(device)
     figures_dir(profile, out_dir, smoke, random_weights)  # refuses a dry run's out_dir under figures/
-    root = Path("runs/random-weights") if random_weights else Path("runs")
+    root = RANDOM_WEIGHTS_RUNS if random_weights else Path("runs")
     runs_dir = (root / "smoke" if smoke else root) / profile
     times = {}
     for i, name in enumerate(notebooks, 1):
