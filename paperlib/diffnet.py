@@ -22,12 +22,26 @@ from .models._checkpoint import extract_state_dict, load_strict, read_checkpoint
 
 #: Number of layer3 blocks of each architecture and how many of them go into the encoder.
 #: ResNet101's split (10 of 23) is EOGI's; the others keep about the same fraction.
+#: ``-os16`` (output stride 16): layer4's first block does not downsample, so the CAM grid of a
+#: 128² input is 8×8, the grid the paper's 256² input gives ResNet101 (the synthetic profile).
 ARCHS: dict[str, tuple[int, int]] = {
     "resnet18": (2, 1),
+    "resnet18-os16": (2, 1),
     "resnet34": (6, 3),
     "resnet50": (6, 3),
     "resnet101": (23, 10),
 }
+
+
+def output_stride_16(layer4: nn.Sequential) -> nn.Sequential:
+    """Layer4 with stride 1 instead of 2 (its first block's conv and shortcut): the stage keeps
+    the 1/16 resolution of layer3, so the CAM grid doubles in each direction. The weights and
+    their shapes are unchanged (a 1×1 shortcut and 3×3 convs do not depend on the stride)."""
+    first = layer4[0]
+    for conv in (getattr(first, "conv1", None), getattr(first, "conv2", None), first.downsample[0]):
+        if conv is not None and conv.stride == (2, 2):
+            conv.stride = (1, 1)
+    return layer4
 
 
 def differential_features(encoder: nn.Module, source: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
@@ -56,7 +70,10 @@ class DiffNet(nn.Module):
             raise ValueError(f"arch: unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
         if not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes: expected an integer >= 2, got {n_classes!r}")
-        net = getattr(torchvision.models, arch)(weights=None)  # random init, never a download
+        base, _, stride = arch.partition("-os")
+        net = getattr(torchvision.models, base)(weights=None)  # random init, never a download
+        if stride:
+            output_stride_16(net.layer4)
         split = ARCHS[arch][1]
         self.arch = arch
         self.n_classes = n_classes

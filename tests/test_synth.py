@@ -152,6 +152,7 @@ def test_segmentation_never_adds_damage_outside_the_region(world):
 def test_summary_rows_and_markdown():
     from paperlib.synth.report import markdown_table, summary_rows
     scores = {"Diff-CAM": {"iou": [0.2, 0.4, 0.9], "precision": [1.0, 1.0, 1.0], "recall": [0.5, 0.5, 1.0],
+                           "region_share": [0.1, 0.1, 0.2], "mass_inside": [0.3, 0.5, 0.2],
                            "mae_outside": [0, 0, 0.3], "mae_inside": [0.1, 0.1, 0.1],
                            "attribute": ["Beard", "Beard", "Old"]}}
     beard, old, both = (summary_rows(scores, a)[0] for a in ("Beard", "Old", None))
@@ -160,6 +161,27 @@ def test_summary_rows_and_markdown():
     assert both["iou"] == pytest.approx(0.5)
     table = markdown_table([both])
     assert "| Diff-CAM | 3 | 0.500 ± 0.294 |" in table
+    from paperlib.synth.report import looking_table
+    looking = looking_table([{**beard, "attribute": "Beard"}, {**both, "attribute": "all"}])
+    assert "| Beard | 2 | 0.100 | 0.400 ± 0.100 | 4.0 |" in looking and "| all |" not in looking
+
+
+def test_mass_inside_by_hand():
+    from paperlib.synth.scores import mass_inside
+    region = torch.zeros(2, 4, 4, dtype=torch.bool)
+    region[:, :2] = True                          # the top half
+    cam = torch.zeros(2, 4, 4)
+    cam[0, 0, 0], cam[0, 3, 3] = 3.0, 1.0         # 3 of 4 units of mass inside
+    assert mass_inside(cam, region).tolist() == [0.75, 0.0]  # an empty map has no mass inside
+    assert mass_inside(torch.ones(1, 4, 4), region[:1]).item() == 0.5  # uniform: the region's share
+
+
+@pytest.mark.parametrize("attribute", ATTRIBUTES)
+def test_side_effects_are_weaker_than_the_attribute(attribute):
+    """A direction's side effects change the image at most half as much as the attribute itself
+    (at the world's default size): the classifier has to read the attribute, not its side effects."""
+    from paperlib.synth.scores import side_effect_ratio
+    assert 0 < side_effect_ratio(SynthWorld(128), attribute) <= 0.5
 
 
 def test_classifier_learns_the_synthetic_world():

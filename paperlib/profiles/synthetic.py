@@ -108,8 +108,9 @@ def faces(world, indices: Sequence[int], seed: int):
 
 class Localization:
     """The :class:`paperlib.profiles.GroundTruth` hook of SynthFace: IoU, precision and recall of
-    each mask (threshold 0.5) against the intended region, and the blended result's MAE against
-    ``I`` outside it (damage) and against ``T`` inside it (edit lost)."""
+    each mask (threshold 0.5) against the intended region, the share of the CAM's mass inside it
+    (where the classifier looks; with the region's share of the image, a uniform map's score), and
+    the blended result's MAE against ``I`` outside it (damage) and against ``T`` inside it (edit lost)."""
 
     name = "localization"
 
@@ -120,12 +121,14 @@ class Localization:
         self.metrics = METRICS
 
     def score(self, edit: BatchEdit, attribute: str, alpha: float) -> dict[str, dict[str, list[float]]]:
-        from ..synth.scores import blend_errors, intended_region, localization
+        from ..synth.scores import blend_errors, intended_region, localization, mass_inside
 
         region = intended_region(self.world, edit.latents, attribute, alpha)
         out = {}
         for v, m in edit.masks.items():
-            s = {**localization(m, region), **blend_errors(edit.outputs[v], edit.source, edit.edited, region)}
+            s = {**localization(m, region), "region_share": region.float().flatten(1).mean(1),
+                 "mass_inside": mass_inside(edit.cams[v], region),
+                 **blend_errors(edit.outputs[v], edit.source, edit.edited, region)}
             out[v] = {k: t.tolist() for k, t in s.items()}
         return out
 
@@ -141,11 +144,16 @@ class Localization:
         return rows
 
     def markdown(self, rows: list[dict], n_images: int, n_attributes: int) -> str:
-        from ..synth.report import markdown_table
+        from ..synth.report import looking_table, markdown_table
 
         text = [f"# Ground-truth localization: {n_images} SynthFace faces x {n_attributes} attributes", "",
                 "Each mask variant against the region the attribute itself changes (threshold 0.5); the MAEs are "
-                "of the final (blended) image, on the [0, 1] scale.", ""]
+                "of the final (blended) image, on the [0, 1] scale. CAM mass inside: the share of the variant's "
+                "map (before eq 10) that falls inside the region; region share: the region's share of the image "
+                "(a uniform map's score).", "",
+                "## Where the classifier looks (Diff-CAM, per attribute)", "",
+                "Lift = CAM mass inside / region share (1: no better than a uniform map).", "",
+                looking_table(rows), ""]
         for a in dict.fromkeys(r["attribute"] for r in rows):
             text += [f"## {'all attributes' if a == 'all' else a}", "",
                      markdown_table([r for r in rows if r["attribute"] == a]), ""]

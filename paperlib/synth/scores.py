@@ -36,6 +36,15 @@ def localization(mask: torch.Tensor, region: torch.Tensor, threshold: float = 0.
     }
 
 
+def mass_inside(cam: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Per-image share of the map's mass inside ``region``: ``sum(cam * region) / sum(cam)``
+    (B,); 1 when the classifier looks only where the attribute changes, the region's share of the
+    image for a uniform map. An all-zero map has no mass: its share is 0."""
+    total = cam.flatten(1).sum(1)
+    inside = (cam * region).flatten(1).sum(1)
+    return torch.where(total > 0, inside / total.clamp(min=1e-12), torch.zeros_like(total))
+
+
 def blend_errors(output: torch.Tensor, source: torch.Tensor, edited: torch.Tensor,
                  region: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-image MAE (images in [-1, 1], reported on the [0, 1] scale) of the result against
@@ -49,3 +58,17 @@ def blend_errors(output: torch.Tensor, source: torch.Tensor, edited: torch.Tenso
         "mae_outside": (err_src * out).flatten(1).sum(1) / out.flatten(1).sum(1).clamp(min=1),
         "mae_inside": (err_edit * inside).flatten(1).sum(1) / inside.flatten(1).sum(1).clamp(min=1),
     }
+
+
+def side_effect_ratio(world: SynthWorld, attribute: str, n_faces: int = 64, seed: int = 0,
+                      alpha: float = 20.0) -> float:
+    """How strong a direction's entangled side effects are against the attribute itself: the mean
+    absolute pixel change of ``G(w + alpha n) - G(w + alpha n_pure)`` (the side effects) over that
+    of ``G(w + alpha n_pure) - G(w)`` (the attribute), on ``n_faces`` typical faces. Above 1, a
+    classifier can tell the attribute by its side effects rather than by the attribute."""
+    check_attribute(attribute)
+    w = world.sample_latents(n_faces, torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        base, pure = world(w), world(w + alpha * world.pure_direction(attribute))
+        full = world(w + alpha * world.direction(attribute))
+    return ((full - pure).abs().mean() / (pure - base).abs().mean()).item()
