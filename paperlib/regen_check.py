@@ -129,7 +129,8 @@ class Item:
         return isinstance(self.committed, float) and self.se_committed is not None
 
     def tolerance(self, k: float) -> float | None:
-        """``k * sqrt(se_c^2 + se_r^2) + unit`` (None: compared exactly)."""
+        """``k * sqrt(se_c^2 + se_r^2) + unit`` (None: compared exactly); a regenerated value without an
+        SE of its own (e.g. written by an older writer) is given the committed one's."""
         if self.se_committed is None or not isinstance(self.committed, float):
             return None
         se_r = self.se_regenerated if self.se_regenerated is not None else self.se_committed
