@@ -369,7 +369,8 @@ def json_csv_items(name: str, committed: dict, regenerated: dict, pools: tuple[d
 
 
 def md_rows(text: str) -> dict[tuple, list[str]]:
-    """Markdown table rows by (section, label cells): ``{(section, labels...): [header:cell, ...]}``;
+    """Markdown table rows by (section, label cells: those not starting with a number under a header not in
+    :data:`MD_COLUMNS`): ``{(section, labels...): ["header\tcell", ...]}``;
     headings are kept as ``("#", heading)``. Prose and footnotes are left out."""
     out: dict[tuple, list[str]] = {}
     section, header = "", None
@@ -382,9 +383,19 @@ def md_rows(text: str) -> dict[tuple, list[str]]:
             if header is None:
                 header = cells
             elif not set("".join(cells)) <= set("-: "):
-                labels = tuple(c for h, c in zip(header, cells) if h not in MD_COLUMNS)
-                out[(section, *labels)] = [f"{h}\t{c}" for h, c in zip(header, cells) if h in MD_COLUMNS]
+                value = [h in MD_COLUMNS or re.match(r"[+-]?\d", c) is not None for h, c in zip(header, cells)]
+                labels = tuple(c for c, v in zip(cells, value) if not v)
+                out[(section, *labels)] = [f"{h}\t{c}" for h, c, v in zip(header, cells, value) if v]
     return out
+
+
+def md_columns(header: str) -> tuple[str, ...]:
+    """The CSV columns a Markdown column displays: :data:`MD_COLUMNS`, else the header as a column name
+    (lower case, arrows dropped, spaces as ``_``) and its ``_std``."""
+    if header in MD_COLUMNS:
+        return MD_COLUMNS[header]
+    name = "_".join(header.replace("↑", "").replace("↓", "").lower().split())
+    return (name, name + "_std")
 
 
 def md_source(key: tuple, csvs: dict[str, dict]) -> tuple[str, tuple] | None:
@@ -424,7 +435,7 @@ def _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools) -> list[Ite
     words_a, words_b = (_NUMBER.sub("#", _FOOTNOTE.sub("", t)) for t in (text_a, text_b))
     items = [Item(name, f"{label} | {header} (words)", words_a, words_b, counted=False)] if words_a != words_b else []
     nums_a, nums_b = (_NUMBER.findall(_FOOTNOTE.sub("", t)) for t in (text_a, text_b))
-    for column, a, b in zip(MD_COLUMNS[header], nums_a, nums_b + [None] * len(nums_a)):
+    for column, a, b in zip(md_columns(header), nums_a, nums_b + [None] * len(nums_a)):
         item = Item(name, f"{label} | {column}", float(a) if "." in a else int(a),
                     MISSING if b is None else (float(b) if "." in b else int(b)), counted=False)
         if source is not None and "." in a:

@@ -225,3 +225,12 @@ def test_reproduce_check_regenerates_into_runs_and_compares(tmp_path, monkeypatc
     assert ("table2_mae.csv  rows[Old/pSp].mean" in out) == moved  # --outside-only: only what is outside
     assert out.strip().endswith("-> FAILED" if moved else "-> OK")
     assert sorted(p.name for p in committed.iterdir()) == sorted(p.name for p in Path(made[0]).iterdir())
+
+
+def test_markdown_rows_are_keyed_by_their_labels_and_new_columns_map_to_csv_names():
+    text = ("## all attributes\n\n| variant | n | IoU ↑ | mass inside ↑ |\n|---|---|---|---|\n"
+            "| e4e | 800 | 0.226 ± 0.145 | 0.51 ± 0.10 |\n")
+    rows = rc.md_rows(text)
+    assert rows[("all attributes", "e4e")] == ["n\t800", "IoU ↑\t0.226 ± 0.145", "mass inside ↑\t0.51 ± 0.10"]
+    assert rc.md_columns("mass inside ↑") == ("mass_inside", "mass_inside_std")
+    assert rc.md_columns("IoU ↑") == ("iou", "iou_std")
