@@ -337,7 +337,8 @@ def add_check_cli(subparsers) -> argparse.ArgumentParser:
         "check", help="compare regenerated sidecars and tables with the committed ones, number by number",
         description="Every number of the committed folder's .json/.csv/.md files against the regenerated folder's, "
                     "with tolerance k*sqrt(se_committed^2 + se_regenerated^2): SE = sd/sqrt(n-1) of a mean over n "
-                    "images, a stored <key>_se, or for one face's number the sd over the figures' faces; k is "
+                    "images, a stored <key>_se, or for one face's number (N=1) the per-image sd of its table row, else the "
+                    "sd over the figures' faces; k is "
                     "Bonferroni's two-sided normal quantile at family-wise 5 %. Integers, settings and numbers "
                     "without an SE must be equal. Exit 1 when a number is outside or missing.")
     p.add_argument("regenerated", metavar="REGENERATED_DIR", help="folder of regenerated outputs "
