@@ -3,7 +3,8 @@
 ``reproduce`` (every notebook of a profile, with papermill), ``download`` (fetch and verify
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
-``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary).
+``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary) and ``check``
+(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
@@ -295,17 +296,31 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, default=None, help="dry run: training steps of notebook 01 (default 2)")
     p.add_argument("--attributes", nargs="+", default=(), metavar="ATTR",
                    help="dry run: every notebook's attributes (default: each notebook's own)")
+    p.add_argument("--check", action="store_true",
+                   help="regenerate into runs/check/figures/PROFILE (or --out-dir; never figures/) and compare every "
+                        "number with the committed figures/PROFILE: exit 1 when one is outside its SE-derived "
+                        "tolerance (see `python -m paperlib check --help`)")
+    p.add_argument("--outside-only", action="store_true", help="with --check: print only the numbers outside")
     p.set_defaults(func=_reproduce_command)
     return p
 
 
 def _reproduce_command(args: argparse.Namespace) -> int:
-    from .reproduce import NOTEBOOKS, NotebookFailed, reproduce
+    from .reproduce import NOTEBOOKS, NotebookFailed, reproduce, reproduce_and_check
 
     try:
         device = args.device or DEFAULTS[args.profile]["device"]
         if args.out_dir:
             _out_folder(args.out_dir, "")
+        if args.outside_only and not args.check:
+            raise ValueError("outside-only: only with --check")
+        if args.check:
+            if args.smoke or args.random_weights or args.images or args.n_images or args.steps or args.attributes:
+                raise ValueError("check: compares a full run with the committed figures; drop --smoke, "
+                                 "--random-weights, --images, --n-images, --steps and --attributes")
+            return reproduce_and_check(args.profile, device=device, out_dir=args.out_dir,
+                                       notebooks=tuple(args.only) if args.only else NOTEBOOKS,
+                                       only_outside=args.outside_only)
         reproduce(args.profile, device=device, smoke=args.smoke, out_dir=args.out_dir,
                   notebooks=tuple(args.only) if args.only else NOTEBOOKS, random_weights=args.random_weights,
                   images=args.images, n_images=args.n_images, steps=args.steps, attributes=tuple(args.attributes))
@@ -313,6 +328,35 @@ def _reproduce_command(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+# ------------------------------------------------------------------------------------------ check
+def add_check_cli(subparsers) -> argparse.ArgumentParser:
+    """Register ``check`` (compare regenerated figures/tables/sidecars with committed ones)."""
+    p = subparsers.add_parser(
+        "check", help="compare regenerated sidecars and tables with the committed ones, number by number",
+        description="Every number of the committed folder's .json/.csv/.md files against the regenerated folder's, "
+                    "with tolerance k*sqrt(se_committed^2 + se_regenerated^2): SE = sd/sqrt(n-1) of a mean over n "
+                    "images, a stored <key>_se, or for one face's number (N=1) the per-image sd of its table row, else the "
+                    "sd over the figures' faces; k is "
+                    "Bonferroni's two-sided normal quantile at family-wise 5 %. Integers, settings and numbers "
+                    "without an SE must be equal. Exit 1 when a number is outside or missing.")
+    p.add_argument("regenerated", metavar="REGENERATED_DIR", help="folder of regenerated outputs "
+                                                                   "(e.g. runs/check/figures/synthetic)")
+    p.add_argument("--against", default="figures/synthetic", help="committed folder (default figures/synthetic)")
+    p.add_argument("--outside-only", action="store_true", help="print only the numbers outside (and the summary)")
+    p.set_defaults(func=_check_command)
+    return p
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    from .regen_check import main_check
+
+    try:
+        return main_check(args.regenerated, args.against, args.outside_only)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 # ------------------------------------------------------------------------------------------- main
@@ -324,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     add_download_cli(sub)
     add_train_cli(sub)
     add_evaluate_cli(sub)
+    add_check_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli"]

@@ -172,19 +172,48 @@ def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False,
     return result
 
 
+#: Last training steps whose losses give the SE of the final loss (10 % of the default 200 steps,
+#: where the cosine schedule has the learning rate near its floor and the loss is stationary).
+FINAL_LOSS_WINDOW = 20
+
+
 def training_numbers(result) -> dict:
-    """The sidecar numbers of notebook 01."""
+    """The sidecar numbers of notebook 01, with the standard errors ``reproduce --check`` compares
+    against (:mod:`paperlib.regen_check`): ``final_loss_se``, the sd (ddof=1) of the last
+    :data:`FINAL_LOSS_WINDOW` steps' losses (the SE of one step's loss, N = 1), and
+    ``heldout_accuracy_se``, the binomial SE over the ``heldout_pairs`` of the training sidecar."""
+    from .regen_check import proportion_se, sample_sd
+
     if result is None:
         return {"trained": False, "classifier": "eogi-diffcam (EOGI's released weights)"}
-    return {"trained": True, "random_weights": bool(getattr(result, "random_weights", False)), "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
-            "wall_time_s": result.wall_time_s, "final_loss": result.losses[-1] if result.losses else None,
-            "resumed_from": result.resumed_from}
+    numbers = {"trained": True, "random_weights": bool(getattr(result, "random_weights", False)),
+               "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
+               "wall_time_s": result.wall_time_s, "final_loss": result.losses[-1] if result.losses else None,
+               "resumed_from": result.resumed_from,
+               "final_loss_se": sample_sd(result.losses[-FINAL_LOSS_WINDOW:])}
+    sidecar = Path(result.sidecar_path) if getattr(result, "sidecar_path", None) else None
+    pairs = json.loads(sidecar.read_text()).get("heldout_pairs") if sidecar and sidecar.is_file() else None
+    if isinstance(pairs, int) and pairs > 0:
+        numbers |= {"heldout_pairs": pairs, "heldout_accuracy_se": proportion_se(result.heldout_accuracy, pairs)}
+    return numbers
 
 
 def table_numbers(result) -> dict:
-    """The key numbers of an evaluation: our mean per metric, attribute and method, and the timings."""
-    ours = {metric: {f"{r['attribute']}/{r['method']}": r["mean"] for r in rows if r["mean"] is not None}
-            for metric, rows in result.rows.items()}
+    """The key numbers of an evaluation: our mean per metric, attribute and method, the timings,
+    and the standard error of each mean (``ours_se``, ``localization_iou_se``: sd / sqrt(n - 1)
+    from the rows' population sd), which ``reproduce --check`` compares against."""
+    from .regen_check import standard_error
+
+    def key(r):
+        return f"{r['attribute']}/{r['method']}"
+
+    ours = {metric: {key(r): r["mean"] for r in rows if r["mean"] is not None} for metric, rows in result.rows.items()}
+    ours_se = {metric: {key(r): standard_error(r["std"], r["n"]) for r in rows
+                        if r["mean"] is not None and r.get("std") is not None and r["n"] >= 2}
+               for metric, rows in result.rows.items()}
     status = {metric: sorted({r["status"] for r in rows}) for metric, rows in result.rows.items()}
-    loc = {r["variant"]: r["iou"] for r in (result.ground_truth or []) if r["attribute"] == "all"}
-    return {"ours": ours, "status": status, "localization_iou": loc, "timings": result.timings}
+    overall = [r for r in (result.ground_truth or []) if r["attribute"] == "all"]
+    loc = {r["variant"]: r["iou"] for r in overall}
+    loc_se = {r["variant"]: standard_error(r["iou_std"], r["n"]) for r in overall if r.get("n", 0) >= 2}
+    return {"ours": ours, "ours_se": ours_se, "status": status, "localization_iou": loc, "localization_iou_se": loc_se,
+            "timings": result.timings}

@@ -141,3 +141,41 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     print(f"reproduce --profile {profile}: {len(notebooks)} notebooks in {sum(times.values()):.0f} s; "
           f"executed notebooks in {runs_dir}/, {len(produced)} files in {out}/: {', '.join(produced)}")
     return times
+
+
+#: Where ``reproduce --check`` regenerates a profile's figures, tables and sidecars (never ``figures/``).
+CHECK_DIR = Path("runs/check/figures")
+
+
+def reproduce_and_check(profile: str = "synthetic", *, device: str = "cpu", out_dir: str = "",
+                        notebooks: tuple[str, ...] = NOTEBOOKS, only_outside: bool = False) -> int:
+    """``reproduce --check``: regenerate every notebook's outputs into ``out_dir`` (default
+    ``runs/check/figures/<profile>``, emptied first), then compare every number with the committed
+    ``figures/<profile>/`` (:func:`paperlib.regen_check.main_check`); returns its exit status.
+
+    The trained classifier and the evaluation cache under ``runs/`` are reused when present
+    (this says so): on a fresh clone everything is regenerated; elsewhere remove those folders
+    for a from-scratch check."""
+    import shutil
+
+    from .profiles.base import run_dir
+    from .regen_check import main_check
+
+    committed = Path("figures") / profile
+    if not committed.is_dir():
+        raise FileNotFoundError(f"check: {committed} is not a folder; the check compares with the committed figures "
+                                f"of the profile (run from the project root)")
+    if tuple(notebooks) != NOTEBOOKS:
+        raise ValueError("check: compares every committed file; run every notebook (drop --only)")
+    out = Path(out_dir) if out_dir else CHECK_DIR / profile
+    if out.resolve().is_relative_to((Path.cwd() / "figures").resolve()):
+        raise ValueError(f"out_dir: {out} is under figures/; the check regenerates elsewhere (default {CHECK_DIR / profile})")
+    if not out_dir and out.exists():
+        shutil.rmtree(out)  # our own folder: no stale file from an earlier check may pass for a regenerated one
+    for kind in ("diffnet", "eval"):
+        if run_dir(kind, profile).exists():
+            print(f"check: reusing {run_dir(kind, profile)}/ from an earlier run on this machine; remove it to "
+                  "regenerate it too", flush=True)
+    reproduce(profile, device=device, out_dir=str(out), notebooks=notebooks)
+    print(f"check: {out}/ (regenerated) against {committed}/ (committed)", flush=True)
+    return main_check(out, committed, only_outside)
