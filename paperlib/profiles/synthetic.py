@@ -165,7 +165,7 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
     ``classifier``: a DiffNet to use (tests inject a small one); else the trained one at
     ``classifier_path``, by default the run of ``seed``/``steps`` (trained first when missing).
     ``inverter``: a :class:`paperlib.synth.SynthInverter` (default: fitted on 2000 samples).
-    e4e / ReStyle: the analogues of :func:`paperlib.synth.baselines` (fitted once per process).
+    e4e / ReStyle: the analogues of :func:`paperlib.synth.baseline_editors` (fitted once per process).
     ``size``: face size (default 128, 64 for ``smoke``).
     """
     from ..synth import SynthInverter, SynthWorld, baseline_editors, components
