@@ -36,7 +36,7 @@ from .._checks import check_device, check_int, check_positive_int
 from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
 from ..attributes import class_index as _class_index
 from ..pipeline import Components
-from .base import DEFAULTS, Setup, run_dir
+from .base import DEFAULTS, Setup, reuse_inversion, run_dir
 
 NAME = "paper"
 #: The baselines of Tables 1-3 and Figure 4.
@@ -258,15 +258,13 @@ def baseline_editor(encoder: nn.Module, directions: dict[str, torch.Tensor], fac
     dev = torch.device(device)
     encoder = encoder.to(dev).eval()
     generate = generator(encoder.decoder, generation)
-    last: dict = {}
+    invert = reuse_inversion(lambda images: encoder.invert(images.to(dev)))
 
     @torch.no_grad()
     def edit(images: torch.Tensor, attribute: str) -> torch.Tensor:
         if attribute not in directions:
             raise ValueError(f"attribute: the baselines only have {', '.join(directions)}, got {attribute!r}")
-        if last.get("images") is not images or last.get("version") != images._version:
-            last.update(images=images, version=images._version, w=encoder.invert(images.to(dev)))
-        w = last["w"]
+        w = invert(images)
         return generate(w + factor * directions[attribute].to(w)).clamp(-1, 1)
 
     return edit

@@ -5,7 +5,12 @@
 - classifier: a 7-way ``DiffNet(7, "resnet18")`` trained on the world's pairs
   (``runs/diffnet-synthetic/diffnet.pt``, trained on first use);
 - sources: observed photos, face ``i`` = ``observe(world, 1, seed * 1_000_003 + i)``;
-- e4e / ReStyle: not part of this world (their cells say n/a);
+- e4e / ReStyle: SynthFace analogues for ``Old`` and ``Smiling`` (:mod:`paperlib.synth.baselines`):
+  an e4e-like ridge encoder pulled towards the mean latent and a ReStyle-like 5-step residual
+  inverter from the average face, each moving its own code along InterFaceGAN-like logistic
+  normals fitted on a labelled sample of the world (edit factor: the world's ``w + 20 n`` move
+  of the attribute's coordinate) and regenerating the face (a final image, no mask); their
+  settings and weights' hashes are in the sidecars' ``params["baselines"]``;
 - ground truth: the :class:`Localization` hook scores every mask against the region the
   attribute itself changes.
 """
@@ -28,10 +33,9 @@ NAME = "synthetic"
 CLASSIFIER = run_dir("diffnet", NAME) / "diffnet.pt"
 #: Faces of smoke runs (CI).
 SMOKE_SIZE = 64
-NA = "n/a in the synthetic profile (no e4e/ReStyle encoders in SynthFace)"
 NOTE = ("SynthFace numbers are not comparable in absolute value with the paper's (another world, 128 px, no "
-        "deghosting network); compare the ordering of the methods.")
-BASELINES = ("e4e", "ReStyle")
+        "deghosting network); compare the ordering of the methods. e4e and ReStyle are SynthFace analogues "
+        "(paperlib.synth.baselines), not the published encoders.")
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -169,9 +173,10 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
     ``classifier``: a DiffNet to use (tests inject a small one); else the trained one at
     ``classifier_path``, by default the run of ``seed``/``steps`` (trained first when missing).
     ``inverter``: a :class:`paperlib.synth.SynthInverter` (default: fitted on 2000 samples).
+    e4e / ReStyle: the analogues of :func:`paperlib.synth.baseline_editors` (fitted once per process).
     ``size``: face size (default 128, 64 for ``smoke``).
     """
-    from ..synth import SynthInverter, SynthWorld, components
+    from ..synth import SynthInverter, SynthWorld, baseline_editors, components
 
     check(n_images=n_images, device=device)
     size = size or (SMOKE_SIZE if smoke else DEFAULTS[NAME]["size"])
@@ -190,14 +195,16 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
     inverter = inverter or SynthInverter(world)
     observed = faces(world, range(n_images), seed)
     c = components(world, classifier, inverter)
+    editors, baseline_settings = baseline_editors(world)
     params = {"seed": seed, "size": size, "classifier": state_sha256(classifier),
-              "inverter": tensor_sha256(inverter.weights), "faces": "observe(world, 1, seed * 1000003 + i)"}
+              "inverter": tensor_sha256(inverter.weights), "faces": "observe(world, 1, seed * 1000003 + i)",
+              "baselines": baseline_settings}
     return Setup(profile=NAME, components=c, n_images=n_images,
                  load_sources=lambda idx: observed.image[list(idx)],
                  source_parsing=lambda idx, images: observed.parsing[list(idx)],
-                 unavailable={m: NA for m in BASELINES}, params=params, assets=assets,
+                 baselines=editors, params=params, assets=assets,
                  ground_truth=Localization(world), note=NOTE, device="cpu")
 
 
 __all__ = ["setup", "check", "pair_source", "train_classifier", "load_classifier", "faces", "Localization",
-           "CLASSIFIER", "NA", "SMOKE_SIZE"]
+           "CLASSIFIER", "SMOKE_SIZE"]

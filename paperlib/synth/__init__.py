@@ -3,8 +3,10 @@
 It implements the same small interfaces as the real components, so :mod:`paperlib.pipeline`
 runs on it unchanged: ``components(...)`` plugs the world's generator, directions, inverter
 (a ridge-regression encoder) and exact parsing maps (a stand-in for BiSeNet) into the
-pipeline. Deghosting is the identity here: we found no cheap honest stand-in for EOGI's
-network, and an identity cannot flatter the numbers.
+pipeline; :mod:`paperlib.synth.baselines` gives the e4e / ReStyle / InterFaceGAN analogues
+(``baseline_editors(world)``: the editors of the tables' e4e and ReStyle rows). Deghosting
+is the identity here: we found no cheap honest stand-in for EOGI's network, and an identity
+cannot flatter the numbers.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import torch
 
 from ..attributes import ATTRIBUTES, CLASS_INDEX
 from ..pipeline import Components
+from .baselines import E4ELikeEncoder, ReStyleLikeInverter, baseline_editors, interfacegan_directions
 from .inverter import SynthInverter
 from .scores import blend_errors, intended_region, localization
 from .world import LATENT_DIM, Rendered, SynthWorld
 
-__all__ = ["SynthWorld", "SynthInverter", "Observed", "observe", "pair_source", "components",
+__all__ = ["SynthWorld", "SynthInverter", "E4ELikeEncoder", "ReStyleLikeInverter", "baseline_editors",
+           "interfacegan_directions", "Observed", "observe", "pair_source", "components",
            "intended_region", "localization", "blend_errors", "LATENT_DIM", "Rendered"]
 
 
