@@ -140,12 +140,17 @@ def save(fig, name: str, out_dir: Path, prov: dict) -> list[Path]:
     return paths
 
 
-def finish(name: str, out_dir: Path, numbers: dict, prov: dict) -> None:
-    """Write ``<name>.json``: the notebook's key numbers and its provenance; prints where it went
-    (returns nothing, so the notebook's last cell shows a sentence, not a ``PosixPath``)."""
+def finish(name: str, out_dir: Path, numbers: dict, prov: dict, setup=None) -> None:
+    """Write ``<name>.json``: the notebook's key numbers, the CAM grid of ``setup``'s classifier
+    (``"cam_grid": [h, w]``, :func:`paperlib.pipeline.cam_grid`) when given, and the provenance;
+    prints where it went (returns nothing, so the notebook's last cell shows a sentence, not a
+    ``PosixPath``)."""
+    from .pipeline import cam_grid
+
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    path.write_text(json.dumps({"numbers": numbers, "provenance": prov}, indent=2, default=str))
+    grid = {"cam_grid": cam_grid(setup.components)} if setup is not None else {}
+    path.write_text(json.dumps({"numbers": numbers, **grid, "provenance": prov}, indent=2, default=str))
     print(f"{name}: key numbers and provenance written to {path}")
 
 

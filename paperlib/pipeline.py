@@ -105,6 +105,21 @@ def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.
     return F.interpolate(pair, size=c.cam_size, mode="area") if pair.shape[-1] != c.cam_size else pair
 
 
+def cam_grid(c: Components) -> list[int]:
+    """``[h, w]`` of the CAM target layer's output for a ``cam_size`` input: the grid eq 6-9 work
+    on before the map is resized (8 × 8 for the paper's ResNet101 at 256² and for SynthFace's
+    ResNet18 with output stride 16 at 128²). One forward pass of a zero pair, no gradient."""
+    grid: list[int] = []
+    hook = c.classifier.target_layer.register_forward_hook(lambda m, i, out: grid.extend(out.shape[-2:]))
+    try:
+        param = next(c.classifier.parameters())
+        with torch.no_grad():
+            c.classifier(torch.zeros(1, 6, c.cam_size, c.cam_size, device=param.device, dtype=param.dtype))
+    finally:
+        hook.remove()
+    return grid
+
+
 def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
                       variants: tuple[Variant, ...] = ("Diff-CAM++",), classifier: nn.Module | None = None
                       ) -> dict[Variant, torch.Tensor]:
