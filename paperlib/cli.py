@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .paths import under_root
 from .profiles import DEFAULTS, NAMES
 
 
@@ -37,11 +38,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _out_folder(path: str | None, default: str) -> Path:
-    """An output folder that is not a file and whose nearest existing parent is writable."""
+def _out_folder(path: str | None, default: Path | None = None) -> Path:
+    """An output folder that is not a file and whose nearest existing parent is writable: ``path``
+    (relative to the current folder) or ``default``."""
     import os
 
-    folder = Path(path or default)
+    folder = Path(path) if path else default
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"out: {folder} exists and is not a folder")
     parent = next(p for p in (folder, *folder.parents) if p.exists())
@@ -141,7 +143,8 @@ def add_train_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=NAMES, default="synthetic")
     p.add_argument("--steps", type=_positive, default=None, help="training steps (default: synthetic "
                    f"{DEFAULTS['synthetic']['steps']}, paper {DEFAULTS['paper']['steps']})")
-    p.add_argument("--out", default=None, help="output directory (default: runs/diffnet-PROFILE)")
+    p.add_argument("--out", default=None, help="output directory (default: runs/diffnet-PROFILE under the project root, "
+                                                    "$PAPERLIB_ROOT or the checkout)")
     p.add_argument("--seed", type=_count, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: synthetic cpu, paper cuda "
                                                    "when available)")
@@ -167,7 +170,7 @@ def _train_command(args: argparse.Namespace) -> int:
     defaults = DEFAULTS[args.profile]
     try:
         device = _device(args.device, args.profile)
-        out = _out_folder(args.out, f"runs/diffnet-{args.profile}")
+        out = _out_folder(args.out, under_root("runs", f"diffnet-{args.profile}"))
         for name in ("data", "directions"):
             if getattr(args, name) is not None:
                 check_readable_folder(name, getattr(args, name))
@@ -205,7 +208,8 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
                         f"synthetic {DEFAULTS['synthetic']['n_images']})")
     p.add_argument("--device", default=None, help="paper profile: cpu, cuda, ... (default: cuda when available); "
                                                    "the synthetic profile runs on the CPU")
-    p.add_argument("--out", default=None, help="output directory (default: runs/eval-PROFILE)")
+    p.add_argument("--out", default=None, help="output directory (default: runs/eval-PROFILE under the project root, "
+                                                    "$PAPERLIB_ROOT or the checkout)")
     p.add_argument("--batch", type=_positive, default=None, help="images per batch (default: paper 4, synthetic 10)")
     p.add_argument("--attributes", nargs="+", default=list(TABLE_ATTRIBUTES), metavar="ATTR",
                    help=f"default: {' '.join(TABLE_ATTRIBUTES)}")
@@ -215,8 +219,8 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=20.0)
     p.add_argument("--seed", type=_count, default=0, help="synthetic profile: seed of the faces")
     p.add_argument("--classifier", default=None,
-                   help="synthetic profile: trained DiffNet (default runs/diffnet-synthetic/diffnet.pt, trained "
-                        "if missing)")
+                   help="synthetic profile: trained DiffNet (default runs/diffnet-synthetic/diffnet.pt under the "
+                        "project root, trained if missing)")
     p.add_argument("--celeba-hq", default=None, help="paper profile: CelebA-HQ folder (default $PAPERLIB_CELEBA_HQ)")
     p.add_argument("--interfacegan-factor", type=float, default=None,
                    help="paper profile: step along the InterFaceGAN directions for e4e / ReStyle")
@@ -247,7 +251,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
         check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
         device = _device(args.device, args.profile)
-        out = _out_folder(args.out, f"runs/eval-{args.profile}")
+        out = _out_folder(args.out, under_root("runs", f"eval-{args.profile}"))
         options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": progress}
         if args.classifier is not None:
             options["classifier_path"] = args.classifier
@@ -283,7 +287,8 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=NAMES, default="synthetic")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda for paper, cpu for synthetic)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (what CI runs); outputs under runs/smoke/")
-    p.add_argument("--out-dir", default="", help="figures/tables/sidecars folder (default figures/<profile>)")
+    p.add_argument("--out-dir", default="", help="figures/tables/sidecars folder (default figures/<profile> under the "
+                                                         "project root)")
     p.add_argument("--only", nargs="+", choices=NOTEBOOKS, help="run only these notebooks")
     p.add_argument("--random-weights", action="store_true",
                    help="paper profile: a dry run at the official sizes with random-init networks (built, never "
@@ -311,7 +316,7 @@ def _reproduce_command(args: argparse.Namespace) -> int:
     try:
         device = args.device or DEFAULTS[args.profile]["device"]
         if args.out_dir:
-            _out_folder(args.out_dir, "")
+            _out_folder(args.out_dir)
         if args.outside_only and not args.check:
             raise ValueError("outside-only: only with --check")
         if args.check:

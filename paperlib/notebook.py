@@ -16,7 +16,8 @@ from . import profiles
 from ._checks import check_device, check_int, check_positive_int
 from .attributes import check_attribute
 from .profiles import check_profile
-from .profiles.base import RANDOM_WEIGHTS_RUNS, run_dir
+from .paths import under_root
+from .profiles.base import run_dir, runs_root
 from .provenance import record
 
 def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None,
@@ -26,16 +27,18 @@ def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int 
 
 
 def figures_dir(profile: str, out_dir: str = "", smoke: bool = False, random_weights: bool = False) -> Path:
-    """Where a notebook writes its figures and sidecar: ``out_dir`` or ``figures/<profile>``
-    (``runs/random-weights/figures/<profile>`` for a dry run, which never writes under ``figures/``)."""
+    """Where a notebook writes its figures and sidecar: ``out_dir`` (relative to the current folder)
+    or ``figures/<profile>`` under the project root (:func:`paperlib.paths.project_root`, wherever the
+    kernel starts; ``runs/smoke/figures/<profile>`` for a smoke run,
+    ``runs/random-weights/figures/<profile>`` for a dry run, which never writes under ``figures/``)."""
     if random_weights:
-        out = Path(out_dir) if out_dir else RANDOM_WEIGHTS_RUNS / ("smoke/figures" if smoke else "figures") / profile
-        if out.resolve().is_relative_to((Path.cwd() / "figures").resolve()):
+        out = Path(out_dir) if out_dir else runs_root(True, smoke) / "figures" / profile
+        if out.resolve().is_relative_to(under_root("figures").resolve()):
             raise ValueError(f"out_dir: {out_dir} is under figures/; a dry run with random weights writes under runs/")
         return out
     if out_dir:
         return Path(out_dir)
-    return Path("runs/smoke/figures" if smoke else "figures") / profile
+    return (runs_root(smoke=True) / "figures" if smoke else under_root("figures")) / profile
 
 
 def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, device: str = "cpu", seed: int = 0,
@@ -161,7 +164,7 @@ def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[in
 
 def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False, seed: int = 0,
            steps: int | None = None, progress: bool = True):
-    """Run (or resume) the evaluation under ``runs/eval-<profile>`` (suffixed like
+    """Run (or resume) the evaluation under the project root's ``runs/eval-<profile>`` (suffixed like
     :func:`classifier_dir` for other seeds/steps) and copy its tables (Markdown and CSV) into
     ``out_dir``; returns the :class:`paperlib.evaluate.EvalResult`."""
     import shutil

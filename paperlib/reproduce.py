@@ -2,7 +2,9 @@
 
 Executed copies go to ``runs/<profile>/`` (``runs/smoke/<profile>/`` for smoke runs), never back
 into ``notebooks/``; figures, tables and JSON sidecars go to ``figures/<profile>/`` (or
-``--out-dir``). A failing notebook stops the run with the notebook, the cell and the error.
+``--out-dir``, relative to the current folder); both under the project root
+(:func:`paperlib.paths.project_root`) wherever the command starts. A failing notebook stops the
+run with the notebook, the cell and the error.
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def _kernel_manager_class():
     return IPCKernelManager
 
 
-def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
-    """Execute ``notebooks/<name>.ipynb`` with ``parameters``; the executed copy goes to ``runs_dir``."""
+def run_notebook(name: str, parameters: dict, runs_dir: Path, cwd: str | Path | None = None) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` with ``parameters``; the executed copy goes to ``runs_dir``.
+    The kernel starts in ``cwd`` (default: the current folder, where explicit relative paths such
+    as ``out_dir`` and ``images`` resolve); default outputs go under the project root either way."""
     import papermill as pm
 
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +79,7 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path) -> Path:
     os.environ["PAPERLIB_HEADLESS"] = "1"  # the kernel inherits it: widget cells also draw a static image
     try:
         pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters=parameters,
-                            kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()),
+                            kernel_name="python3", progress_bar=False, cwd=str(cwd or Path.cwd()),
                             kernel_manager_class=_kernel_manager_class())
     except pm.PapermillExecutionError as err:
         raise NotebookFailed(f"{name}: cell {err.exec_count} raised {err.ename}: {err.evalue} "
@@ -105,7 +109,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     from ._checks import check_device, check_positive_int
     from .attributes import check_attribute
     from .notebook import figures_dir
-    from .profiles.base import RANDOM_WEIGHTS_RUNS
+    from .profiles.base import runs_root
 
     profiles.check_profile(profile)
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
@@ -123,8 +127,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
                    n_images=n_images if random_weights else None)
     check_device(device)
     figures_dir(profile, out_dir, smoke, random_weights)  # refuses a dry run's out_dir under figures/
-    root = RANDOM_WEIGHTS_RUNS if random_weights else Path("runs")
-    runs_dir = (root / "smoke" if smoke else root) / profile
+    runs_dir = runs_root(random_weights, smoke) / profile
     times = {}
     for i, name in enumerate(notebooks, 1):
         params = {"profile": profile, "device": device, "seed": seed, "smoke": smoke, "out_dir": out_dir,
@@ -143,7 +146,8 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     return times
 
 
-#: Where ``reproduce --check`` regenerates a profile's figures, tables and sidecars (never ``figures/``).
+#: Where ``reproduce --check`` regenerates a profile's figures, tables and sidecars (never ``figures/``),
+#: under the project root.
 CHECK_DIR = Path("runs/check/figures")
 
 
@@ -158,17 +162,18 @@ def reproduce_and_check(profile: str = "synthetic", *, device: str = "cpu", out_
     for a from-scratch check."""
     import shutil
 
+    from .paths import under_root
     from .profiles.base import run_dir
     from .regen_check import main_check
 
-    committed = Path("figures") / profile
+    committed = under_root("figures", profile)
     if not committed.is_dir():
         raise FileNotFoundError(f"check: {committed} is not a folder; the check compares with the committed figures "
-                                f"of the profile (run from the project root)")
+                                f"of the profile")
     if tuple(notebooks) != NOTEBOOKS:
         raise ValueError("check: compares every committed file; run every notebook (drop --only)")
-    out = Path(out_dir) if out_dir else CHECK_DIR / profile
-    if out.resolve().is_relative_to((Path.cwd() / "figures").resolve()):
+    out = Path(out_dir) if out_dir else under_root(CHECK_DIR, profile)
+    if out.resolve().is_relative_to(under_root("figures").resolve()):
         raise ValueError(f"out_dir: {out} is under figures/; the check regenerates elsewhere (default {CHECK_DIR / profile})")
     if not out_dir and out.exists():
         shutil.rmtree(out)  # our own folder: no stale file from an earlier check may pass for a regenerated one

@@ -32,6 +32,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Iterator, Protocol, runtime_checkable
 
@@ -44,6 +45,7 @@ from ._checks import check_device, check_int
 from .attributes import ATTRIBUTES, CLASS_INDEX
 from .diffnet import ARCHS, DiffNet
 from .locks import folder_lock
+from .paths import under_root
 from .provenance import record
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -90,7 +92,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     eval_batches: int = 10
     device: str = "cpu"
-    out_dir: str | Path = "runs/diffnet"
+    out_dir: str | Path = field(default_factory=partial(under_root, "runs", "diffnet"))  # under the project root
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "checkpoint_every", "eval_batches"):

@@ -13,6 +13,31 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+# Default paths (runs/, figures/<profile>/) resolve from the project root, not the current folder
+# (paperlib.paths). Tests isolate their outputs by changing into a temporary folder with
+# MonkeyPatch.chdir (the monkeypatch fixture, or MonkeyPatch.context() in module fixtures); that
+# folder also becomes the project root ($PAPERLIB_ROOT), undone with the folder change.
+ROOT_ENV = "PAPERLIB_ROOT"  # paperlib.paths.ENV (not imported here: conftest stays free of paperlib imports)
+_chdir = pytest.MonkeyPatch.chdir
+
+
+def _chdir_and_root(self: pytest.MonkeyPatch, path) -> None:
+    root = Path(path).resolve()
+    _chdir(self, path)
+    self.setenv(ROOT_ENV, str(root))
+
+
+pytest.MonkeyPatch.chdir = _chdir_and_root
+
+
+@pytest.fixture
+def project_root(tmp_path, monkeypatch) -> Path:
+    """An empty project root for default outputs (``$PAPERLIB_ROOT``), the current folder unchanged."""
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setenv(ROOT_ENV, str(root))
+    return root
+
 
 def sidecar(folder: Path, name: str) -> dict:
     """A notebook's JSON sidecar ``<folder>/<name>.json``."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, ROOT_ENV
 from conftest import sidecar as _sidecar
 from paperlib.reproduce import NOTEBOOKS, reproduce, run_notebook
 
@@ -32,8 +32,10 @@ def test_notebook_stored_without_outputs_and_with_parameters_cell(name):
 def smoke_run(tmp_path_factory):
     """Every notebook once, in order, at smoke sizes, in a scratch folder (nothing lands in the repo)."""
     work = tmp_path_factory.mktemp("reproduce")
+    (work / "elsewhere").mkdir()
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(work)
+        mp.chdir(work / "elsewhere")  # the kernels start away from the project root (test_notebooks_cwd.py)
+        mp.setenv(ROOT_ENV, str(work))
         times = reproduce("synthetic", smoke=True, out_dir=str(work / "figures"))
     return work, times
 
@@ -41,6 +43,7 @@ def smoke_run(tmp_path_factory):
 def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
     work, times = smoke_run
     assert list(times) == list(NOTEBOOKS)
+    assert list((work / "elsewhere").iterdir()) == []  # nothing where the kernels start: defaults go to the root
     figs = work / "figures"
     for name in ("figure2", "figure3", "figure4", "training_curves"):
         assert (figs / f"{name}.png").stat().st_size > 5_000 and (figs / f"{name}.pdf").is_file()

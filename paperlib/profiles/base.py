@@ -97,21 +97,31 @@ def reuse_inversion(invert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[
     return cached
 
 
-#: Where the runs of a dry run with random-init networks live (never ``figures/``).
+#: Where the runs of a dry run with random-init networks live, under the project root (never ``figures/``).
 RANDOM_WEIGHTS_RUNS = Path("runs/random-weights")
+
+
+def runs_root(random_weights: bool = False, smoke: bool = False) -> Path:
+    """The folder of a profile's runs under the project root (:func:`paperlib.paths.project_root`):
+    ``runs``, ``runs/random-weights`` for a dry run with random-init networks, with ``/smoke`` for
+    smoke runs."""
+    from ..paths import under_root
+
+    root = under_root(RANDOM_WEIGHTS_RUNS if random_weights else "runs")
+    return root / "smoke" if smoke else root
 
 
 def run_dir(kind: str, profile: str, seed: int = 0, steps: int | None = None, smoke: bool = False,
             random_weights: bool = False) -> Path:
-    """Where a profile's runs live: ``runs/<kind>-<profile>`` for the default seed and steps,
+    """Where a profile's runs live, under :func:`runs_root` (the project root's ``runs/``, wherever
+    the kernel starts): ``runs/<kind>-<profile>`` for the default seed and steps,
     ``runs/<kind>-<profile>-seed<S>-steps<N>`` otherwise (``runs/smoke/...`` for smoke runs,
     ``runs/random-weights/...`` for dry runs with random-init networks), so other seeds, step
     counts or random weights never collide with the default run's checkpoint or cache."""
     default = seed == 0 and steps in (None, DEFAULTS[profile]["steps"])
     name = f"{kind}-{profile}" if default else f"{kind}-{profile}-seed{seed}-steps{steps}"
-    root = RANDOM_WEIGHTS_RUNS if random_weights else Path("runs")
-    return (root / "smoke" if smoke else root) / name
+    return runs_root(random_weights, smoke) / name
 
 
-__all__ = ["NAMES", "DEFAULTS", "RANDOM_WEIGHTS_RUNS", "Setup", "GroundTruth", "check_profile", "run_dir",
+__all__ = ["NAMES", "DEFAULTS", "RANDOM_WEIGHTS_RUNS", "Setup", "GroundTruth", "check_profile", "run_dir", "runs_root",
            "reuse_inversion"]

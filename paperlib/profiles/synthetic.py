@@ -29,13 +29,17 @@ from ..provenance import file_sha256, state_sha256, tensor_sha256
 from .base import DEFAULTS, Setup, run_dir
 
 NAME = "synthetic"
-#: The default classifier (what ``python -m paperlib train --profile synthetic`` writes).
-CLASSIFIER = run_dir("diffnet", NAME) / "diffnet.pt"
 #: Faces of smoke runs (CI).
 SMOKE_SIZE = 64
 NOTE = ("SynthFace numbers are not comparable in absolute value with the paper's (another world, 128 px, no "
         "deghosting network); compare the ordering of the methods. e4e and ReStyle are SynthFace analogues "
         "(paperlib.synth.baselines), not the published encoders.")
+
+
+def default_classifier() -> Path:
+    """The default classifier (what ``python -m paperlib train --profile synthetic`` writes):
+    ``runs/diffnet-synthetic/diffnet.pt`` under the project root, wherever the kernel starts."""
+    return run_dir("diffnet", NAME) / "diffnet.pt"
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -86,7 +90,7 @@ def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = 
     from ..diffnet import DiffNet
 
     explicit = path is not None
-    path = Path(path) if explicit else CLASSIFIER
+    path = Path(path) if explicit else default_classifier()
     if not path.is_file():
         if explicit or not train_if_missing:
             raise FileNotFoundError(f"classifier: {path} does not exist; train one with "
@@ -207,4 +211,4 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
 
 
 __all__ = ["setup", "check", "pair_source", "train_classifier", "load_classifier", "faces", "Localization",
-           "CLASSIFIER", "SMOKE_SIZE"]
+           "default_classifier", "SMOKE_SIZE"]

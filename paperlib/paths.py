@@ -1,0 +1,47 @@
+"""Where default outputs live: the project root, wherever a kernel or a command starts.
+
+Every default path of paperlib (``runs/...``, ``figures/<profile>/``) is relative to
+:func:`project_root`, not to the current folder: JupyterLab starts a notebook's kernel in
+``notebooks/``, and a relative ``runs/diffnet-synthetic/diffnet.pt`` would not be found there (the
+classifier would be retrained and ``notebooks/runs/`` written). Paths a user passes explicitly
+(``--out``, ``--out-dir``, ``--images``, ``classifier_path``, ``out_dir``) keep meaning relative to
+the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Environment variable that sets the project root (outputs of tests, a second copy of the results).
+ENV = "PAPERLIB_ROOT"
+
+#: The folder above the package: a checkout when it holds ``pyproject.toml`` (editable install, PYTHONPATH).
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def project_root() -> Path:
+    """The folder every default path is relative to, in this order:
+
+    1. ``$PAPERLIB_ROOT`` when set and not empty (resolved against the current folder once, here);
+    2. the checkout holding this package: the folder above ``paperlib/`` when it holds
+       ``pyproject.toml`` (an editable install, or ``PYTHONPATH`` pointing at a clone);
+    3. the current folder, when paperlib is installed outside a checkout (site-packages).
+    """
+    env = os.environ.get(ENV, "")
+    if env:
+        root = Path(env).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise ValueError(f"{ENV}: {env} is not a folder; unset it or point it at the project's folder")
+        return root
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "paperlib").is_dir():
+        return _CHECKOUT
+    return Path.cwd()
+
+
+def under_root(*parts: str | Path) -> Path:
+    """``project_root() / parts``: a default path (``under_root("runs", "eval-synthetic")``)."""
+    return project_root().joinpath(*parts)
+
+
+__all__ = ["ENV", "project_root", "under_root"]
