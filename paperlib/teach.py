@@ -292,7 +292,8 @@ def explorer_controls(n_faces: int) -> dict:
     import ipywidgets as W
 
     def box(name, label):
-        return W.Checkbox(value=name != "authors_code", description=label, indent=False, layout=W.Layout(width="auto"))
+        return W.Checkbox(value=name != "authors_code", description=label, indent=False,
+                          layout=W.Layout(width="auto", margin="0 14px 0 0"))
 
     return {
         "attribute": W.Dropdown(options=list(ATTRIBUTES), value="Beard", description="attribute"),
@@ -339,7 +340,7 @@ def explorer(setup, n_faces: int | None = None):
     toggles = [controls[k] for k in ("gradcampp", "tta", "eigen", "segmentation", "authors_code")]
     help_text = W.HTML(GRADCAMPP_HELP, layout=W.Layout(max_width="640px"))
     box = W.VBox([W.HBox([controls["attribute"], controls["alpha"], controls["face"]]),
-                  W.HBox(toggles, layout=W.Layout(width="auto", grid_gap="12px")),
+                  W.HBox(toggles, layout=W.Layout(width="auto")),
                   W.HBox([controls["layer"], help_text]), out])
     display(box)
     return box, controls
