@@ -25,8 +25,8 @@ from .teach_cam import CAM_LAYERS, AtLayer, cam_layer, gradcam_and_plusplus_maps
 GRADCAMPP_HELP = ("<b>Grad-CAM++</b> at layer4 (the paper's layer) only rescales each channel's Grad-CAM weight "
                   "by a positive factor and drops channels with a negative gradient: layer4 feeds global average "
                   "pooling, so the gradient is the same at every position of a channel, and the map barely "
-                  "changes. Pick an earlier <b>CAM layer</b>, where the gradient varies in space, to see the "
-                  "toggle matter.")
+                  "changes. To see the toggle matter, turn <b>segmentation</b> off and pick an earlier <b>CAM "
+                  "layer</b> (layer3, last block), where the gradient varies in space.")
 
 
 def _heat(image: torch.Tensor, diff: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
@@ -167,11 +167,14 @@ def tta_figure(setup, e: BatchEdit, attribute: str):
     imgs = F.interpolate(tta_views(flip_marker(pair))[:, 3:], size=size, mode="area").clamp(-1, 1)
     mean = maps.mean(0)  # what merge_tta_maps gives
     spread = maps.std(0).mean().item()
-    return panel_grid([list(imgs) + [None], [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
-                      [n.replace(", ", ",\n") for n in tta_labels()] + ["average"], ["view (T half)", "its map, on I"],
-                      caption="TTA: the red square marks T's top-left corner (flipped views carry it top-right); the "
-                              "factors multiply the pixel values in [-1, 1] (contrast about mid-grey, not a zoom). "
-                              f"Maps mapped back and averaged; mean std across the 6 maps {spread:.3g}.")
+    fig = panel_grid([list(imgs) + [None], [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
+                     [n.replace(", ", ",\n") for n in tta_labels()] + ["average"], ["view (T half)", "its map, on I"],
+                     caption="TTA: the red square marks T's top-left corner (flipped views carry it top-right); the "
+                             "factors multiply the pixel values in [-1, 1] (contrast about mid-grey, not a zoom). "
+                             f"Maps mapped back and averaged; mean std across the 6 maps {spread:.3g}.")
+    fig.axes[len(maps)].texts[0].set_text("the average of\nthe 6 maps below")
+    fig.axes[len(maps)].texts[0].set_fontsize(8)
+    return fig
 
 
 def eigen_figure(setup, e: BatchEdit, attribute: str):
@@ -233,8 +236,8 @@ def blend_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
                         _heat(hard_f, (hard_f - soft_f).abs().mean(0))]],
                       ["soft M", "F = T M + I (1 - M)", f"hard M > {HARD_THRESHOLD:g}", "hard cut-and-paste",
                        "|hard - soft|"],
-                      caption="Eq 11: with the soft mask T fades into I; the hard mask switches at a line (the seam "
-                              "the deghosting network is meant to clean).")
+                      caption="Eq 11: the soft mask mixes T and I in proportion to M (a partial edit where 0 < M < 1); "
+                              "the hard mask gives the full edit but switches at a line (a seam).")
 
 
 def deghost_figure(setup, e: BatchEdit):
