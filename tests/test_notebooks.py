@@ -62,8 +62,8 @@ def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
         counts = [sum("image/png" in o.get("data", {}) for o in cell.outputs)
                   for cell in executed.cells if cell.cell_type == "code"]
         assert max(counts) <= 1, f"{name}: images per cell {counts}"
-        # ... and every figure is shown: the walkthrough's 7 figure cells (6 steps + the explorer), one elsewhere
-        assert sum(counts) == (7 if name == "00_walkthrough" else 0 if name == "05_tables" else 1), \
+        # ... and every figure is shown: the walkthrough's 10 figure cells (9 steps + the explorer), one elsewhere
+        assert sum(counts) == (10 if name == "00_walkthrough" else 0 if name == "05_tables" else 1), \
             f"{name}: images per cell {counts}"
 
 
