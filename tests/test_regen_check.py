@@ -192,8 +192,8 @@ def test_cli_one_line_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["reproduce", "--check"]) == 1  # no committed figures here: stops before any notebook
     err = capsys.readouterr().err.strip()
-    assert err == ("error: check: figures/synthetic is not a folder; the check compares with the committed figures "
-                   "of the profile (run from the project root)")
+    assert err == (f"error: check: {tmp_path / 'figures' / 'synthetic'} is not a folder; the check compares with "
+                   "the committed figures of the profile")
     assert main(["reproduce", "--check", "--smoke"]) == 1
     assert "drop --smoke" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
@@ -220,7 +220,7 @@ def test_reproduce_check_regenerates_into_runs_and_compares(tmp_path, monkeypatc
 
     monkeypatch.setattr(rp, "reproduce", fake_reproduce)
     assert main(["reproduce", "--check", "--outside-only"]) == (1 if moved else 0)
-    assert made == [str(Path("runs/check/figures/synthetic"))]
+    assert made == [str(tmp_path / "runs" / "check" / "figures" / "synthetic")]
     out = capsys.readouterr().out
     assert ("table2_mae.csv  rows[Old/pSp].mean" in out) == moved  # --outside-only: only what is outside
     assert out.strip().endswith("-> FAILED" if moved else "-> OK")

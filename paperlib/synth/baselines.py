@@ -34,14 +34,14 @@ faster on one thread than on two contended ones), and cached per process.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
+from .inverter import single_threaded
 from .world import ATTRIBUTE_COORD, LATENT_DIM, SynthWorld, attribute_strength
 
 #: The fitting resolution (as the pSp-like inverter's) and the training sample.
@@ -66,17 +66,6 @@ PRESENT_SHIFT = 20.0
 
 
 # ----------------------------------------------------------------------------------- fitting
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run the block with one torch CPU thread, then restore the previous count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def pooled(images: torch.Tensor, size: int) -> torch.Tensor:
     """Average-pooled pixels (B, 3 * size * size) of images (B, 3, H, W)."""
     return F.adaptive_avg_pool2d(images.float().cpu(), size).flatten(1)

@@ -7,7 +7,9 @@ is only approximately right on the rest, so ``G(invert(I)) != I``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -22,20 +24,33 @@ def _features(images: torch.Tensor) -> torch.Tensor:
     return torch.cat([pooled, torch.ones(len(images), 1)], dim=1)
 
 
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run the block with one torch CPU thread, then restore the previous count: fitted weights
+    then do not depend on the machine's core count, and the renderer's small tensors run faster
+    on one thread than on two contended ones (measured under load: 0.42 s vs 8.8 s for 100 faces)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @functools.lru_cache(maxsize=4)
 def _fit(size: int, n_train: int, seed: int, ridge: float) -> torch.Tensor:
     world = SynthWorld(size)
     gen = torch.Generator().manual_seed(seed)
     ws, feats = [], []
-    for _ in range(0, n_train, 100):
-        w = world.sample_latents(100, gen)
-        with torch.no_grad():
+    with torch.no_grad(), single_threaded():
+        for _ in range(0, n_train, 100):
+            w = world.sample_latents(100, gen)
             feats.append(_features(world(w)))
-        ws.append(w)
-    x, y = torch.cat(feats).double(), torch.cat(ws).double()
-    gram = x.T @ x
-    gram += ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
-    return torch.linalg.solve(gram, x.T @ y).float()
+            ws.append(w)
+        x, y = torch.cat(feats).double(), torch.cat(ws).double()
+        gram = x.T @ x
+        gram += ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
+        return torch.linalg.solve(gram, x.T @ y).float()
 
 
 class SynthInverter:
