@@ -58,7 +58,7 @@ def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, 
                    images=images or None)
 
 
-def train_classifier(profile: str = "synthetic", steps: int = 200, seed: int = 0, device: str = "cpu",
+def train_classifier(profile: str = "synthetic", steps: int = 100, seed: int = 0, device: str = "cpu",
                      smoke: bool = False, data: str | None = None, progress: bool = True,
                      random_weights: bool = False, images: str = ""):
     """Train (or resume, or reuse when complete) the profile's differential classifier.
@@ -98,7 +98,7 @@ def training_curves(result):
 
 
 def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
-          steps: int = 200, celeba_root: str | None = None, random_weights: bool = False, images: str = ""):
+          steps: int = 100, celeba_root: str | None = None, random_weights: bool = False, images: str = ""):
     """The :class:`paperlib.profiles.Setup` of a profile (:func:`paperlib.profiles.get`): SynthFace
     with the trained classifier (trained first when missing), or the official networks on CelebA-HQ.
     ``random_weights`` (paper profile): a dry run with random-init networks on the photos of
@@ -180,7 +180,7 @@ def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False,
     return result
 
 
-#: Last training steps whose losses give the SE of the final loss (10 % of the default 200 steps,
+#: Last training steps whose losses give the SE of the final loss (20 % of the default 100 steps,
 #: where the cosine schedule has the learning rate near its floor and the loss is stationary).
 FINAL_LOSS_WINDOW = 20
 

@@ -17,7 +17,7 @@ NAMES: tuple[str, ...] = ("synthetic", "paper")
 #: Per-profile defaults: training pairs' size, architecture and steps; evaluation images and batch;
 #: the device the profile runs on when none is given.
 DEFAULTS: dict[str, dict] = {
-    "synthetic": {"size": 128, "arch": "resnet18-os16", "steps": 200, "n_images": 100, "batch": 10, "device": "cpu"},
+    "synthetic": {"size": 128, "arch": "resnet18-os16", "steps": 100, "n_images": 100, "batch": 10, "device": "cpu"},
     "paper": {"size": 256, "arch": "resnet101", "steps": 3500, "n_images": 1000, "batch": 4, "device": "cuda"},
 }
 

@@ -97,7 +97,7 @@ def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = 
                                     "`python -m paperlib train --profile synthetic`")
         d = DEFAULTS[NAME]
         print(f"evaluate: no trained synthetic classifier at {path}; training one now with the synthetic "
-              f"defaults ({d['steps']} steps, {d['arch']}; a few minutes on CPU)", file=sys.stderr)
+              f"defaults ({d['steps']} steps, {d['arch']}; about 4 min on a 2-core CPU)", file=sys.stderr)
         train_classifier(out_dir=path.parent, progress=progress)
     meta = read_json(path.with_name("diffnet.json"), {})
     net = DiffNet.from_checkpoint(path, n_classes=int(meta.get("n_classes", 7)), arch=meta.get("arch", "resnet18"))
