@@ -27,9 +27,25 @@ def test_forward_shapes(arch):
     net = DiffNet(7, arch).eval()
     out = net(torch.rand(2, 6, 64, 64) * 2 - 1)
     assert out.shape == (2, 7)
-    block = BasicBlock if arch in ("resnet18", "resnet34") else Bottleneck
+    block = BasicBlock if arch.startswith(("resnet18", "resnet34")) else Bottleneck
     n3, split = ARCHS[arch]
     assert sum(isinstance(m, block) for m in net.classifier[:-2]) == n3 - split
+
+
+def test_output_stride_16_gives_the_papers_8x8_grid_at_128():
+    """``resnet18-os16``: layer4 keeps layer3's resolution, so 128² gives an 8 × 8 CAM grid (the
+    plain ResNet18 gives 4 × 4), with the same parameter shapes."""
+    from paperlib.pipeline import Components, cam_grid
+
+    grids = {}
+    for arch in ("resnet18", "resnet18-os16"):
+        net = DiffNet(7, arch).eval()
+        c = Components(invert=None, generate=None, direction=None, classifier=net, class_index=None,
+                       parse=None, cam_size=128)
+        grids[arch] = cam_grid(c)
+    assert grids == {"resnet18": [4, 4], "resnet18-os16": [8, 8]}
+    shapes = [[tuple(v.shape) for v in DiffNet(7, a).state_dict().values()] for a in ("resnet18", "resnet18-os16")]
+    assert shapes[0] == shapes[1]
 
 
 def test_differential_sign_is_edited_minus_source():
