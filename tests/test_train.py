@@ -190,7 +190,7 @@ def test_resume_false_starts_over_and_other_runs_are_refused(tmp_path):
     ({"batch": 0}, "batch: expected an integer >= 1, got 0"),
     ({"checkpoint_every": 0}, "checkpoint_every: expected an integer >= 1, got 0"),
     ({"seed": -1}, "seed: expected an integer >= 0, got -1"),
-    ({"arch": "resnet9"}, "arch: unknown architecture 'resnet9'; expected one of resnet18, resnet34, resnet50, resnet101"),
+    ({"arch": "resnet9"}, "arch: unknown architecture 'resnet9'; expected one of resnet18, resnet18-os16, resnet34, resnet50, resnet101"),
     ({"n_classes": 1}, "n_classes: expected an integer >= 2, got 1"),
     ({"lr": 0.0}, "lr: expected a learning rate > 0, got 0.0"),
     ({"lr": float("nan")}, "lr: expected a finite number >= 0, got nan"),
@@ -269,7 +269,7 @@ def test_cli_trains_synthetic(tmp_path, fake_synth, capsys):
     assert rc == 0
     assert fake_synth == [(32, 3)]
     side = json.loads((tmp_path / "diffnet.json").read_text())
-    assert side["steps"] == 2 and side["config"]["seed"] == 3 and side["config"]["arch"] == "resnet18"
+    assert side["steps"] == 2 and side["config"]["seed"] == 3 and side["config"]["arch"] == "resnet18-os16"  # the synthetic default (8 x 8 CAM grid)
     assert (tmp_path / "diffnet.pt").is_file()
     assert "held-out accuracy" in capsys.readouterr().out
 
