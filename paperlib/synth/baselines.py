@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
-from .inverter import single_threaded
+from .inverter import check_images, single_threaded
 from .world import ATTRIBUTE_COORD, LATENT_DIM, SynthWorld, attribute_strength
 
 #: The fitting resolution (as the pSp-like inverter's) and the training sample.
@@ -92,12 +92,6 @@ def training_set(n: int = N_TRAIN, seed: int = TRAIN_SEED) -> tuple[torch.Tensor
         return w, world(w)
 
 
-def _check_images(images) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images: expected (B, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
-    return images
-
-
 # ------------------------------------------------------------------------------------ e4e-like
 @functools.lru_cache(maxsize=2)
 def _fit_e4e(n: int, seed: int, penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,7 +111,7 @@ class E4ELikeEncoder:
 
     def invert(self, images: torch.Tensor) -> torch.Tensor:
         """Latents (B, D) for images (B, 3, H, W) in [-1, 1]."""
-        return pooled(_check_images(images), E4E_FEATURES) @ self.weights + self.bias
+        return pooled(check_images(images), E4E_FEATURES) @ self.weights + self.bias
 
     __call__ = invert
 
@@ -171,7 +165,7 @@ class ReStyleLikeInverter:
 
     def trajectory(self, images: torch.Tensor) -> list[torch.Tensor]:
         """``[w_0, w_1, ..., w_steps]`` for images (B, 3, H, W) in [-1, 1]; ``w_0`` is the mean latent."""
-        images = _check_images(images)
+        images = check_images(images)
         wt = self.start.expand(len(images), LATENT_DIM).clone()
         out = [wt]
         for _ in range(self.steps):

@@ -24,6 +24,13 @@ def _features(images: torch.Tensor) -> torch.Tensor:
     return torch.cat([pooled, torch.ones(len(images), 1)], dim=1)
 
 
+def check_images(images) -> torch.Tensor:
+    """``images`` must be a (B, 3, H, W) tensor (what every SynthFace encoder inverts)."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images: expected (B, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
+    return images
+
+
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
     """Run the block with one torch CPU thread, then restore the previous count: fitted weights
@@ -62,8 +69,6 @@ class SynthInverter:
 
     def invert(self, images: torch.Tensor) -> torch.Tensor:
         """Latents (B, D) for images (B, 3, H, W) in [-1, 1]."""
-        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images: expected (B, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
-        return _features(images.float().cpu()) @ self.weights
+        return _features(check_images(images).float().cpu()) @ self.weights
 
     __call__ = invert
