@@ -364,6 +364,51 @@ def _check_command(args: argparse.Namespace) -> int:
         return 2
 
 
+# ------------------------------------------------------------------------------------------- edit
+def add_edit_cli(subparsers) -> argparse.ArgumentParser:
+    """Register ``edit`` (align your own photos, edit with the paper profile's networks, paste back)."""
+    from .attributes import ATTRIBUTES
+    from .photo_edit import EDIT_METHODS
+
+    p = subparsers.add_parser(
+        "edit", help="align your own photos (FFHQ), edit each face with the paper profile's networks, paste it back",
+        description="Per face: <name>_aligned.png, <name>_edit.png (T), <name>_result.png (the method's output), "
+                    "<name>_mask.png (M), <name>_pasted.png (the photo with the result pasted back through the "
+                    "feathered mask: every other pixel untouched) and <name>_edit.json (transform, settings).")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files (any format Pillow reads) or folders")
+    p.add_argument("--attribute", required=True, choices=ATTRIBUTES)
+    p.add_argument("--alpha", type=float, default=20.0, help="edit strength along EOGI's direction (default 20)")
+    p.add_argument("--method", default="Diff-CAM++", help=f"one of {', '.join(EDIT_METHODS)} (or its slug; "
+                                                          "default Diff-CAM++)")
+    p.add_argument("--out", default=None, help="output folder (default runs/edit under the project root; "
+                                               "runs/random-weights/edit with --random-weights)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="a dry run: random-init networks at the official sizes (nothing to download); every file "
+                        "says RANDOM WEIGHTS")
+    p.add_argument("--seed", type=_count, default=0, help="with --random-weights: seed of the networks")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_edit_command)
+    return p
+
+
+def _edit_command(args: argparse.Namespace) -> int:
+    from .photo_edit import check_edit_arguments, edit_photos
+
+    try:
+        check_edit_arguments(args.photos, args.attribute, args.alpha, args.method)
+        device = _device(args.device, "paper")
+        default = under_root("runs", "random-weights", "edit") if args.random_weights else under_root("runs", "edit")
+        out = _out_folder(args.out, default)
+        files = edit_photos(args.photos, args.attribute, out, alpha=args.alpha, method=args.method, device=device,
+                            random_weights=args.random_weights, seed=args.seed, progress=not args.quiet)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"edit {args.attribute}: wrote {len(files)} files into {out}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paperlib", description="Diff-CAM++ companion.")
@@ -374,8 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     add_train_cli(sub)
     add_evaluate_cli(sub)
     add_check_cli(sub)
+    add_edit_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli", "add_edit_cli"]

@@ -16,7 +16,7 @@ from .attributes import ATTRIBUTES
 from .cam import (activations_and_grads, first_component_projection, gradcam_plus_plus_alpha,
                   gradcam_plus_plus_weights, gradcam_weights, minmax_normalize, tta_views, weighted_activations, TTA_FACTORS,
                   cam_map, normalize_cam)
-from .figures import _mae, edit_face, overlay_cam, panel_grid
+from .figures import _mae, _title, edit_face, overlay_cam, panel_grid
 from .masks import segmentation_masks
 from .pipeline import BatchEdit, classifier_input
 from .teach_cam import CAM_LAYERS, AtLayer, cam_layer, gradcam_and_plusplus_maps, layer_comparison
@@ -266,27 +266,62 @@ def at_layer(setup, layer: str = "layer4"):
     return dataclasses.replace(setup, components=dataclasses.replace(setup.components, classifier=AtLayer(net, chosen)))
 
 
+def explorer_variant(gradcampp: bool = True, tta: bool = True, eigen: bool = True, segmentation: bool = True,
+                     authors_code: bool = False) -> tuple:
+    """The mask variant (a :func:`paperlib.pipeline.variant_config` tuple) of the explorer's toggles.
+    ``authors_code``: the mask path of the authors' released scripts (:mod:`paperlib.authors`:
+    their Eigen variant, off for Old; no eq 10; mouth blend; Poisson blending), which replaces
+    ``segmentation``."""
+    method = "gradcam++" if gradcampp else "gradcam"
+    if authors_code:
+        return (method, bool(tta), "authors" if eigen else False, "authors")
+    return (method, bool(tta), bool(eigen), bool(segmentation))
+
+
+def _variant_name(gradcampp, tta, eigen, segmentation, authors_code) -> str:
+    return ", ".join(n for n, on in (("Grad-CAM++" if gradcampp else "Grad-CAM", True), ("TTA", tta),
+                                     ("Eigen", eigen), ("segmentation", segmentation and not authors_code),
+                                     ("authors' code (mouth blend, Poisson)", authors_code)) if on)
+
+
 def explorer_image(setup, attribute: str = "Beard", alpha: float = 20.0, face: int = 0, gradcampp: bool = True,
                    tta: bool = True, eigen: bool = True, segmentation: bool = True, authors_code: bool = False,
                    layer: str = "layer4"):
-    """The explorer's callback: one face, one attribute, any combination of the toggles.
-    ``authors_code``: the mask path of the authors' released scripts (:mod:`paperlib.authors`:
-    their Eigen variant, off for Old; no eq 10; mouth blend; Poisson blending), which replaces
-    ``segmentation``. ``layer``: the CAM layer (:data:`paperlib.teach_cam.CAM_LAYERS`)."""
+    """The explorer's callback: one face, one attribute, any combination of the toggles
+    (:func:`explorer_variant`). ``layer``: the CAM layer (:data:`paperlib.teach_cam.CAM_LAYERS`)."""
     setup = at_layer(setup, layer)
-    method = "gradcam++" if gradcampp else "gradcam"
-    if authors_code:
-        variant = (method, bool(tta), "authors" if eigen else False, "authors")
-    else:
-        variant = (method, bool(tta), bool(eigen), bool(segmentation))
+    variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)
     e = edit_face(setup, face, attribute, (variant,), alpha=alpha)
     src = e.source[0]
-    name = ", ".join(n for n, on in (("Grad-CAM++" if gradcampp else "Grad-CAM", True), ("TTA", tta),
-                                     ("Eigen", eigen), ("segmentation", segmentation and not authors_code),
-                                     ("authors' code (mouth blend, Poisson)", authors_code)) if on)
+    name = _variant_name(gradcampp, tta, eigen, segmentation, authors_code)
     return panel_grid([[src, e.edited[0], overlay_cam(src, e.masks[variant][0]), e.outputs[variant][0]]],
                       ["I", f"T ({attribute}, alpha {alpha:g})", "mask M", "result"],
                       caption=f"{name}; CAM at {layer}")
+
+
+def uploaded_photo_image(setup, content: bytes, name: str = "upload", attribute: str = "Beard", alpha: float = 20.0,
+                         gradcampp: bool = True, tta: bool = True, eigen: bool = True, segmentation: bool = True,
+                         authors_code: bool = False, layer: str = "layer4", **_ignored):
+    """The explorer's upload (paper profile): the photo's bytes through the ``edit`` command's path
+    (:func:`paperlib.photo_edit.edit_photo`: align, edit, paste back) with the explorer's settings;
+    the before/after figure."""
+    import io
+
+    from PIL import Image
+
+    from .align import read_photo
+    from .photo_edit import before_after_figure, edit_photo
+
+    try:
+        pil = Image.open(io.BytesIO(bytes(content)))
+    except Exception:  # noqa: BLE001 - Pillow raises several types for unreadable bytes
+        raise ValueError(f"photo: {name} is not an image Pillow can read") from None
+    photo = read_photo(pil, source=name)
+    variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)
+    edits = edit_photo(at_layer(setup, layer).components, photo, attribute, alpha, variant, source=name)
+    caption = _title(setup, f"{name}: {len(edits)} face(s); {attribute}, alpha {alpha:g}; "
+                            f"{_variant_name(gradcampp, tta, eigen, segmentation, authors_code)}; CAM at {layer}")
+    return before_after_figure(photo, edits, caption)
 
 
 def explorer_controls(n_faces: int) -> dict:
@@ -312,9 +347,41 @@ def explorer_controls(n_faces: int) -> dict:
     }
 
 
+def photo_upload(setup, controls: dict):
+    """The explorer's "your own photo" row (paper profile): a file-upload widget whose photo goes
+    through :func:`uploaded_photo_image` with the explorer's current settings; returns the upload
+    widget and its output area. A photo without a usable face shows the one-line error."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    upload = W.FileUpload(accept="image/*", multiple=False, description="your photo")
+    out = W.Output()
+
+    def on_upload(_change=None):
+        import matplotlib.pyplot as plt
+
+        if not upload.value:
+            return
+        item = upload.value[0]
+        out.clear_output(wait=True)
+        with out:
+            try:
+                fig = uploaded_photo_image(setup, item["content"], item.get("name", "upload"),
+                                           **{k: w.value for k, w in controls.items()})
+            except (ValueError, FileNotFoundError) as err:
+                print(f"error: {err}")
+                return
+            display(fig)
+            plt.close(fig)
+
+    upload.observe(on_upload, names="value")
+    return upload, out
+
+
 def explorer(setup, n_faces: int | None = None):
     """An ipywidgets explorer (attribute, alpha, face, the toggles, the CAM layer) around
-    :func:`explorer_image`, with :data:`GRADCAMPP_HELP` beside the toggles.
+    :func:`explorer_image`, with :data:`GRADCAMPP_HELP` beside the toggles; in the paper profile
+    also an upload of your own photo (:func:`photo_upload`).
 
     Without a front end (papermill, where ``paperlib reproduce`` sets ``PAPERLIB_HEADLESS=1``) the
     widgets are still built and the current image is also shown as a static figure, so the
@@ -342,8 +409,10 @@ def explorer(setup, n_faces: int | None = None):
     update()
     toggles = [controls[k] for k in ("gradcampp", "tta", "eigen", "segmentation", "authors_code")]
     help_text = W.HTML(GRADCAMPP_HELP, layout=W.Layout(max_width="640px"))
-    box = W.VBox([W.HBox([controls["attribute"], controls["alpha"], controls["face"]]),
-                  W.HBox(toggles, layout=W.Layout(width="auto")),
-                  W.HBox([controls["layer"], help_text]), out])
+    rows = [W.HBox([controls["attribute"], controls["alpha"], controls["face"]]),
+            W.HBox(toggles, layout=W.Layout(width="auto")), W.HBox([controls["layer"], help_text]), out]
+    if getattr(setup, "profile", None) == "paper":
+        rows += list(photo_upload(setup, controls))
+    box = W.VBox(rows)
     display(box)
     return box, controls
