@@ -205,12 +205,12 @@ def align_photo(photo, *, size: int = 1024, source: str | None = None, max_pixel
     if isinstance(size, bool) or not isinstance(size, int) or size < 16:
         raise ValueError(f"size: expected an integer >= 16, got {size!r}")
     if source is None:
-        source = str(photo) if isinstance(photo, (str, Path)) else "photo"
+        source = f"photo: {photo}" if isinstance(photo, (str, Path)) else "photo"
     rgb = read_photo(photo, max_pixels=max_pixels, source=source)
     boxes, detector = detect_faces(rgb)
     if not boxes:
-        raise ValueError(f"{source}: no face found (dlib's HOG and CNN detectors); use a photo with a frontal face "
-                         "at least about 80 px wide")
+        raise ValueError(f"{source} has no face dlib's HOG or CNN detector finds; use a photo with a frontal "
+                         "face at least about 80 px wide")
     faces, eyes = [], []
     for box in boxes:
         lm = landmarks68(rgb, box)
@@ -222,8 +222,8 @@ def align_photo(photo, *, size: int = 1024, source: str | None = None, max_pixel
         faces.append(AlignedFace(warp_to_square(rgb, matrix, size), matrix, quad, lm, box, detector,
                                  rgb.shape[:2], source))
     if not faces:
-        raise ValueError(f"{source}: the face is too small: {max(eyes):.0f} px between the eyes, the minimum is "
-                         f"{min_eye_distance:.0f}; use a larger photo or crop closer to the face")
+        raise ValueError(f"{source} has too small a face: {max(eyes):.0f} px between the eyes, the minimum is "
+                         f"{min_eye_distance:.0f}; use a higher-resolution photo of the face")
     return faces
 
 

@@ -4,7 +4,8 @@
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
 ``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary) and ``check``
-(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`).
+(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`) and ``align``
+(FFHQ-aligned faces of your own photos, :mod:`paperlib.align`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
@@ -364,6 +365,86 @@ def _check_command(args: argparse.Namespace) -> int:
         return 2
 
 
+# ------------------------------------------------------------------------------------------ align
+_ALIGN_DESCRIPTION = (
+    "Find every face (dlib HOG, CNN fallback), its 68 landmarks, and write OUT/<name>.png (the largest face), "
+    "<name>_1.png ... (further faces) with <name>.json etc. (the transform). Every photo is checked (readable "
+    "image, size) before any work: exit 2. A photo without a usable face is reported and skipped; the others "
+    "are written; exit 1 at the end when one was skipped.")
+
+
+def add_align_cli(subparsers) -> argparse.ArgumentParser:
+    """Register ``align`` (FFHQ-align the faces of photos into 1024² PNGs + transform JSONs)."""
+    help_text = "FFHQ-align every face of photos (what pSp / e4e / ReStyle expect)"
+    p = subparsers.add_parser("align", help=help_text, description=_ALIGN_DESCRIPTION)
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files, or folders of them")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--size", type=_positive, default=1024, help="aligned size (default 1024)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_align_command)
+    return p
+
+
+def _align_photos(arguments: list[str]) -> list[Path]:
+    """The photo files named (folders: their image files, sorted), each checked from its header."""
+    from PIL import Image
+
+    from .photo_io import open_photo
+
+    known = set(Image.registered_extensions())
+    files: list[Path] = []
+    for arg in arguments:
+        path = Path(arg)
+        if path.is_dir():
+            inside = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in known)
+            if not inside:
+                raise ValueError(f"PHOTO: {path} holds no image file")
+            files += inside
+        else:
+            files.append(path)
+    for f in files:
+        open_photo(f, source=f"PHOTO: {f}").close()
+    stems = [f.stem for f in files]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise ValueError(f"PHOTO: several photos are named {', '.join(twice)}; their outputs would collide")
+    return files
+
+
+def _align_command(args: argparse.Namespace) -> int:
+    try:
+        if args.size < 16:
+            raise ValueError(f"size: expected at least 16, got {args.size}")
+        out = _out_folder(args.out)
+        files = _align_photos(args.photos)
+        from tqdm.auto import tqdm
+
+        from .align import align_photo
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    skipped, written = [], 0
+    for f in tqdm(files, desc="align", unit="photo", disable=args.quiet):
+        try:
+            faces = align_photo(f, size=args.size, source=f"PHOTO: {f}")
+        except ValueError as err:
+            skipped.append(str(err))
+            tqdm.write(f"skipped: {err}", file=sys.stderr)
+            continue
+        for i, face in enumerate(faces):
+            name = f.stem if i == 0 else f"{f.stem}_{i}"
+            Image.fromarray(face.image).save(out / f"{name}.png")
+            (out / f"{name}.json").write_text(face.to_json())
+            written += 1
+    print(f"aligned {written} face(s) from {len(files) - len(skipped)} of {len(files)} photo(s) into {out}")
+    if skipped:
+        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
+    return 1 if skipped else 0
+
+
 # ------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paperlib", description="Diff-CAM++ companion.")
@@ -374,8 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     add_train_cli(sub)
     add_evaluate_cli(sub)
     add_check_cli(sub)
+    add_align_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli", "add_align_cli"]

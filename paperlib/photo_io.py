@@ -31,8 +31,8 @@ _HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 def _too_big(source: str, pixels: int, max_pixels: int, size: tuple[int, int] | None = None) -> ValueError:
     side = int(max_pixels ** 0.5)
     shape = f"{size[0]}x{size[1]} = " if size else ""
-    count = f"{shape}{pixels} pixels" if pixels >= 0 else "more pixels than Pillow accepts, and"
-    return ValueError(f"{source}: {count} is more than the limit of {max_pixels}; downscale it "
+    count = f"{shape}{pixels} pixels" if pixels >= 0 else "more pixels than Pillow accepts"
+    return ValueError(f"{source} has {count}, more than the limit of {max_pixels}; downscale it "
                       f"first (e.g. to at most {side}x{side}) or raise max_pixels")
 
 
@@ -40,20 +40,20 @@ def open_photo(path, *, max_pixels: int = MAX_PIXELS, source: str | None = None)
     """Open ``path`` lazily (header only) and check it: a readable image of at most ``max_pixels``.
 
     Returns the unloaded ``PIL.Image``. ``FileNotFoundError`` for a missing file, ``ValueError``
-    for anything else, one line naming ``source`` (default: the path)."""
+    for anything else, one line starting with ``source`` (default ``photo: <path>``)."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    source = source or str(path)
+    source = source or f"photo: {path}"
     if not path.is_file():
-        raise FileNotFoundError(f"{source}: no such file")
+        raise FileNotFoundError(f"{source} does not exist")
     try:
         image = Image.open(path)
     except Image.DecompressionBombError as err:  # Pillow refuses > 179 M pixels itself, from the header
         found = re.search(r"\((\d+) pixels\)", str(err))
         raise _too_big(source, int(found.group(1)) if found else -1, max_pixels) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValueError(f"{source}: {path.name} is not an image Pillow can read") from None
+        raise ValueError(f"{source} is not an image Pillow can read") from None
     width, height = image.size
     if width * height > max_pixels:
         image.close()
@@ -83,7 +83,7 @@ def _to_rgb(image, source: str) -> np.ndarray:
             return np.repeat(grey[..., None], 3, axis=2)
         return np.ascontiguousarray(np.asarray(image.convert("RGB")))
     except (OSError, ValueError, SyntaxError) as err:  # truncated or corrupt pixel data
-        raise ValueError(f"{source}: cannot decode the image ({err}); re-save it as PNG or JPEG") from None
+        raise ValueError(f"{source} cannot be decoded ({err}); re-save it as PNG or JPEG") from None
 
 
 def _array_to_rgb(array: np.ndarray, source: str) -> np.ndarray:
@@ -106,7 +106,8 @@ def read_photo(photo, *, max_pixels: int = MAX_PIXELS, source: str | None = None
 
     ``photo``: a path, the file's ``bytes`` (an upload widget's value), an open ``PIL.Image`` or a
     uint8 array (``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``). More than ``max_pixels`` pixels is
-    refused before decoding; errors are one line naming ``source`` (default: the path, else ``photo``).
+    refused before decoding; errors are one line starting with ``source`` (default ``photo: <path>``,
+    else ``photo``).
     """
     from PIL import Image
 
@@ -125,11 +126,11 @@ def read_photo(photo, *, max_pixels: int = MAX_PIXELS, source: str | None = None
         except Image.DecompressionBombError:
             raise _too_big(source, -1, max_pixels) from None
         except (OSError, SyntaxError, ValueError):
-            raise ValueError(f"{source}: the bytes are not an image Pillow can read") from None
+            raise ValueError(f"{source} is not an image Pillow can read") from None
     elif isinstance(photo, Image.Image):
         source, image = source or "photo", photo
     elif isinstance(photo, (str, Path)):
-        source = source or str(photo)
+        source = source or f"photo: {photo}"
         image = open_photo(photo, max_pixels=max_pixels, source=source)
     else:
         raise ValueError(f"{source or 'photo'}: expected a path, bytes, a PIL image or a uint8 array, "
