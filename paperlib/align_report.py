@@ -83,10 +83,14 @@ def moved_error(rgb: np.ndarray, face: AlignedFace, **embed_options) -> dict:
 
 def photo_report(path, moved: bool = True) -> dict:
     """Every measurement above for one photo (its largest face)."""
+    import time
+
     rgb = read_photo(path)
+    start = time.perf_counter()
     faces = align_photo(rgb, source=str(path))
+    seconds = time.perf_counter() - start
     face = faces[0]
-    row = {"photo": Path(path).name, "detector": face.detector, "faces": len(faces),
+    row = {"photo": Path(path).name, "detector": face.detector, "align_s": seconds, "faces": len(faces),
            "landmarks": len(face.landmarks), "eye_px": face.eye_distance, **identity_error(face.matrix, face.size),
            **paste_back_error(rgb, face)}
     return {**row, **moved_error(rgb, face)} if moved else row
@@ -103,7 +107,7 @@ def alignment_report(folder, moved: bool = True, progress: bool = True) -> list[
 
 def format_report(rows: list[dict]) -> str:
     """A markdown table of :func:`alignment_report`'s rows, with the maxima."""
-    cols = [("photo", "{}"), ("detector", "{}"), ("landmarks", "{}"), ("eye_px", "{:.0f}"),
+    cols = [("photo", "{}"), ("detector", "{}"), ("align_s", "{:.1f}"), ("landmarks", "{}"), ("eye_px", "{:.0f}"),
             ("scale_error", "{:+.3f}"), ("rotation_deg", "{:+.2f}"), ("translation_px", "{:.1f}"),
             ("corner_px", "{:.1f}"), ("paste_max", "{}"), ("paste_mean", "{:.2f}"),
             ("paste_changed_outside", "{}"), ("moved_corner_px", "{:.1f}"), ("moved_image_mae", "{:.1f}")]
