@@ -380,12 +380,14 @@ def add_align_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files, or folders of them")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--size", type=_positive, default=1024, help="aligned size (default 1024)")
+    p.add_argument("--max-pixels", type=_positive, default=None,
+                   help="refuse photos with more pixels (default 50000000, read from the header)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_align_command)
     return p
 
 
-def _align_photos(arguments: list[str]) -> list[Path]:
+def _align_photos(arguments: list[str], max_pixels: int) -> list[Path]:
     """The photo files named (folders: their image files, sorted), each checked from its header."""
     from PIL import Image
 
@@ -403,7 +405,7 @@ def _align_photos(arguments: list[str]) -> list[Path]:
         else:
             files.append(path)
     for f in files:
-        open_photo(f, source=f"PHOTO: {f}").close()
+        open_photo(f, max_pixels=max_pixels, source=f"PHOTO: {f}").close()
     stems = [f.stem for f in files]
     twice = sorted({s for s in stems if stems.count(s) > 1})
     if twice:
@@ -416,7 +418,10 @@ def _align_command(args: argparse.Namespace) -> int:
         if args.size < 16:
             raise ValueError(f"size: expected at least 16, got {args.size}")
         out = _out_folder(args.out)
-        files = _align_photos(args.photos)
+        from .photo_io import MAX_PIXELS
+
+        max_pixels = args.max_pixels or MAX_PIXELS
+        files = _align_photos(args.photos, max_pixels)
         from tqdm.auto import tqdm
 
         from .align import align_photo
@@ -429,7 +434,7 @@ def _align_command(args: argparse.Namespace) -> int:
     skipped, written = [], 0
     for f in tqdm(files, desc="align", unit="photo", disable=args.quiet):
         try:
-            faces = align_photo(f, size=args.size, source=f"PHOTO: {f}")
+            faces = align_photo(f, size=args.size, source=f"PHOTO: {f}", max_pixels=max_pixels)
         except ValueError as err:
             skipped.append(str(err))
             tqdm.write(f"skipped: {err}", file=sys.stderr)

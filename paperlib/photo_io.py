@@ -33,7 +33,7 @@ def _too_big(source: str, pixels: int, max_pixels: int, size: tuple[int, int] | 
     shape = f"{size[0]}x{size[1]} = " if size else ""
     count = f"{shape}{pixels} pixels" if pixels >= 0 else "more pixels than Pillow accepts"
     return ValueError(f"{source} has {count}, more than the limit of {max_pixels}; downscale it "
-                      f"first (e.g. to at most {side}x{side}) or raise max_pixels")
+                      f"first (e.g. to at most {side}x{side}) or raise max_pixels (--max-pixels)")
 
 
 def open_photo(path, *, max_pixels: int = MAX_PIXELS, source: str | None = None):

@@ -235,6 +235,8 @@ def test_align_command(samples, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: PHOTO: ") and err.endswith("notes.jpg is not an image Pillow can read")
     assert "\n" not in err and not out.exists()  # checked before any work
+    assert main(["align", str(tmp_path / "one.png"), "--out", str(out), "--max-pixels", "1000000"]) == 2
+    assert "one.png has 1024x1024 = 1048576 pixels, more than the limit of 1000000" in capsys.readouterr().err
     code = main(["align", str(tmp_path / "one.png"), str(tmp_path / "blank.png"), "--out", str(out), "--quiet"])
     assert code == 1  # the face-less photo is named and skipped, the other written
     err = capsys.readouterr().err
