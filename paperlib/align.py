@@ -16,6 +16,11 @@
    (FFHQ's ``np.pad(..., 'reflect')``; FFHQ also blurs the padding, which is not done here). When
    the face is shrunk by 2x or more, the photo is first box-averaged by the integer factor (as FFHQ
    shrinks first), then resampled bicubically.
+4. :func:`paste_back` warps an edited aligned face back through the inverse transform, blended with
+   the (feathered) edit mask only: every photo pixel the warped mask leaves at 0 is untouched. When
+   the face is 2x or more smaller in the photo than the square, the edit is box-averaged first.
+
+Every dlib model is loaded once per process; dlib and OpenCV are imported only when used.
 """
 
 from __future__ import annotations
@@ -142,7 +147,8 @@ def warp_to_square(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray
         corners = matrix[:2, :2] @ np.array([[-1, -1, size, size], [-1, size, -1, size]]) + matrix[:2, 2:]
         x0, y0 = (max(0, int(v) - 4 * k) for v in corners.min(axis=1))
         x1, y1 = (min(n, int(v) + 4 * k + 1) for v, n in zip(corners.max(axis=1), rgb.shape[1::-1]))
-        x1, y1 = x0 + max(k, (x1 - x0) // k * k), y0 + max(k, (y1 - y0) // k * k)
+        x1, y1 = x0 + (x1 - x0) // k * k, y0 + (y1 - y0) // k * k  # whole blocks of k x k
+    if k >= 2 and x1 > x0 and y1 > y0:  # (no block: the square is almost all outside the photo)
         crop = rgb[y0:y1, x0:x1]
         small = cv2.resize(crop, (crop.shape[1] // k, crop.shape[0] // k), interpolation=cv2.INTER_AREA)
         to_photo = np.array([[k, 0, x0 + (k - 1) / 2], [0, k, y0 + (k - 1) / 2], [0, 0, 1]])
