@@ -4,7 +4,8 @@
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
 ``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary) and ``check``
-(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`).
+(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`) and ``align``
+(FFHQ-aligned faces of your own photos, :mod:`paperlib.align`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
@@ -400,13 +401,76 @@ def _edit_command(args: argparse.Namespace) -> int:
         device = _device(args.device, "paper")
         default = under_root("runs", "random-weights", "edit") if args.random_weights else under_root("runs", "edit")
         out = _out_folder(args.out, default)
-        files = edit_photos(args.photos, args.attribute, out, alpha=args.alpha, method=args.method, device=device,
-                            random_weights=args.random_weights, seed=args.seed, progress=not args.quiet)
+        files, skipped = edit_photos(args.photos, args.attribute, out, alpha=args.alpha, method=args.method,
+                                     device=device, random_weights=args.random_weights, seed=args.seed,
+                                     progress=not args.quiet)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"edit {args.attribute}: wrote {len(files)} files into {out}")
-    return 0
+    if skipped:
+        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+# ------------------------------------------------------------------------------------------ align
+_ALIGN_DESCRIPTION = (
+    "Find every face (dlib HOG, CNN fallback), its 68 landmarks, and write OUT/<name>.png (the largest face), "
+    "<name>_1.png ... (further faces) with <name>.json etc. (the transform). Every photo is checked (readable "
+    "image, size) before any work: exit 2. A photo without a usable face is reported and skipped; the others "
+    "are written; exit 1 at the end when one was skipped.")
+
+
+def add_align_cli(subparsers) -> argparse.ArgumentParser:
+    """Register ``align`` (FFHQ-align the faces of photos into 1024² PNGs + transform JSONs)."""
+    help_text = "FFHQ-align every face of photos (what pSp / e4e / ReStyle expect)"
+    p = subparsers.add_parser("align", help=help_text, description=_ALIGN_DESCRIPTION)
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files, or folders of them")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--size", type=_positive, default=1024, help="aligned size (default 1024)")
+    p.add_argument("--max-pixels", type=_positive, default=None,
+                   help="refuse photos with more pixels (default 50000000, read from the header)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_align_command)
+    return p
+
+
+def _align_command(args: argparse.Namespace) -> int:
+    try:
+        if args.size < 16:
+            raise ValueError(f"size: expected at least 16, got {args.size}")
+        out = _out_folder(args.out)
+        from .photo_io import MAX_PIXELS, photo_files
+
+        max_pixels = args.max_pixels or MAX_PIXELS
+        files = photo_files(args.photos, max_pixels)
+        from tqdm.auto import tqdm
+
+        from .align import align_photo
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    skipped, written = [], 0
+    for f in tqdm(files, desc="align", unit="photo", disable=args.quiet):
+        try:
+            faces = align_photo(f, size=args.size, source=f"PHOTO: {f}", max_pixels=max_pixels)
+        except ValueError as err:
+            skipped.append(str(err))
+            tqdm.write(f"skipped: {err}", file=sys.stderr)
+            continue
+        for i, face in enumerate(faces):
+            face.source = str(f)  # the file, not the label of the messages
+            name = f.stem if i == 0 else f"{f.stem}_{i}"
+            Image.fromarray(face.image).save(out / f"{name}.png")
+            (out / f"{name}.json").write_text(face.to_json())
+            written += 1
+    print(f"aligned {written} face(s) from {len(files) - len(skipped)} of {len(files)} photo(s) into {out}")
+    if skipped:
+        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 # ------------------------------------------------------------------------------------------- main
@@ -419,9 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     add_train_cli(sub)
     add_evaluate_cli(sub)
     add_check_cli(sub)
+    add_align_cli(sub)
     add_edit_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli", "add_edit_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli",
+           "add_align_cli", "add_edit_cli"]

@@ -36,28 +36,6 @@ EDIT_METHODS: tuple[str, ...] = tuple(MASK_METHODS)
 RANDOM_STAMP = "RANDOM WEIGHTS (dry run: random-init networks at the official sizes; not an edit)"
 
 
-def photo_files(photos: Sequence[str | Path]) -> list[Path]:
-    """The files named by ``photos``: each a file, or a folder standing for the images directly in it
-    (any extension Pillow reads), in name order. One-line error for a missing path or an empty folder."""
-    from PIL import Image
-
-    if isinstance(photos, (str, Path)) or not photos:
-        raise ValueError(f"photos: expected one or more photo files or folders, got {photos!r}")
-    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
-    files: list[Path] = []
-    for p in map(Path, photos):
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in readable)
-            if not found:
-                raise ValueError(f"photos: {p} holds no image file ({', '.join(sorted(readable)[:6])}, ...)")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"photos: {p} does not exist")
-    return files
-
-
 def check_method(method: str) -> str:
     """The mask variant of ``method`` (a name or slug of :data:`EDIT_METHODS`), or a one-line ValueError."""
     name = method_name(method)
@@ -69,7 +47,10 @@ def check_method(method: str) -> str:
 
 def check_edit_arguments(photos: Sequence[str | Path], attribute: str, alpha: float, method: str) -> list[Path]:
     """One-line errors for the ``edit`` command's arguments, before any work; returns the photo
-    files (a folder stands for the images directly inside it, in name order)."""
+    files (:func:`paperlib.photo_io.photo_files`: a folder stands for the images directly in it,
+    each checked from its header)."""
+    from .photo_io import photo_files
+
     check_attribute(attribute)
     check_method(method)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not np.isfinite(alpha):
@@ -94,7 +75,7 @@ def photo_components(device: str = "cuda", *, random_weights: bool = False, seed
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, 3, H, W) float in [-1, 1] (how the paper profile reads a photo)."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(device)
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(device)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -134,9 +115,10 @@ def edit_photo(c, photo, attribute: str, alpha: float = 20.0, variant="Diff-CAM+
     """Every face of ``photo`` (a path, a PIL image or an (H, W, 3) uint8 array), largest first:
     aligned, edited (:func:`edit_aligned`) and pasted back into the photo one after the other (a
     later face is pasted onto the earlier ones' result). ``faces``: alignments already computed."""
-    from .align import align_photo, paste_back, read_photo
+    from .align import align_photo, paste_back
+    from .photo_io import read_photo
 
-    image = read_photo(photo) if not isinstance(photo, np.ndarray) else photo
+    image = read_photo(photo, source=source) if not isinstance(photo, np.ndarray) else photo
     faces = align_photo(image, source=source) if faces is None else faces
     out, canvas = [], image
     for face in faces:
@@ -199,19 +181,21 @@ def save_edit(e: FaceEdit, out_dir: Path, stem: str, meta: dict, stamp: str | No
         ("mask", (e.mask.clip(0, 1) * 255).round().astype(np.uint8)), ("pasted", e.pasted))]
     sidecar = out_dir / f"{stem}_edit.json"
     sidecar.write_text(json.dumps({**meta, "weights": stamp or meta.get("weights"),
-                                   "transform": e.face.to_json(), "mask_mean": float(e.mask.mean())}, indent=1))
+                                   "transform": json.loads(e.face.to_json()), "mask_mean": float(e.mask.mean())}, indent=1))
     return files + [sidecar]
 
 
 def edit_photos(photos: Sequence[str | Path], attribute: str, out_dir: str | Path, *, alpha: float = 20.0,
                 method: str = "Diff-CAM++", device: str = "cuda", random_weights: bool = False, seed: int = 0,
-                progress: bool = True) -> list[Path]:
+                progress: bool = True) -> tuple[list[Path], list[str]]:
     """The ``edit`` command: check everything, load the networks once, then per photo align, edit,
-    paste back and save (:func:`save_edit`). A photo in which no face is found is reported and
-    skipped when several photos are given; alone it is an error. Returns the files written."""
+    paste back and save (:func:`save_edit`, and ``<name>_before_after.png``). A photo in which no
+    usable face is found is reported and skipped (as ``align`` does). Returns the files written and
+    the messages of the photos skipped."""
     from tqdm.auto import tqdm
 
-    from .align import read_photo
+    from .align import align_photo
+    from .photo_io import read_photo
     from .provenance import record
 
     files = check_edit_arguments(photos, attribute, alpha, method)
@@ -223,21 +207,23 @@ def edit_photos(photos: Sequence[str | Path], attribute: str, out_dir: str | Pat
                                  device=device, random_weights=random_weights, seed=seed)}
     out_dir = Path(out_dir)
     written: list[Path] = []
-    for path in tqdm(files, desc=f"edit {attribute}", unit="photo", disable=not progress or len(files) < 2):
+    skipped: list[str] = []
+    for path in tqdm(files, desc=f"edit {attribute}", unit="photo", disable=not progress):
+        photo = read_photo(path, source=f"PHOTO: {path}")
         try:
-            photo = read_photo(path)
-            edits = edit_photo(c, photo, attribute, alpha, check_method(method), source=str(path))
+            faces = align_photo(photo, source=f"PHOTO: {path}")
         except ValueError as err:
-            if len(files) == 1:
-                raise
-            print(f"skipped: {err}")
+            skipped.append(str(err))
+            tqdm.write(f"skipped: {err}")
             continue
+        for face in faces:
+            face.source = str(path)
+        edits = edit_photo(c, photo, attribute, alpha, check_method(method), faces=faces)
         for k, e in enumerate(edits):
             written += save_edit(e, out_dir, face_stem(path.stem, k), {**meta, "photo": str(path), "face": k}, stamp)
-        written.append(save_figure(before_after_figure(photo, edits, _caption(path.name, attribute, alpha, method,
-                                                                              stamp)),
-                                   out_dir / f"{path.stem}_before_after.png"))
-    return written
+        fig = before_after_figure(photo, edits, _caption(path.name, attribute, alpha, method, stamp))
+        written.append(save_figure(fig, out_dir / f"{path.stem}_before_after.png"))
+    return written, skipped
 
 
 def _caption(name: str, attribute: str, alpha: float, method: str, stamp: str | None) -> str:
@@ -255,4 +241,4 @@ def save_figure(fig, path: Path) -> Path:
 
 
 __all__ = ["EDIT_METHODS", "RANDOM_STAMP", "FaceEdit", "check_method", "check_edit_arguments", "photo_components",
-           "edit_aligned", "edit_photo", "before_after_figure", "photo_files", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8"]
+           "edit_aligned", "edit_photo", "before_after_figure", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8"]

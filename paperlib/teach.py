@@ -305,20 +305,12 @@ def uploaded_photo_image(setup, content: bytes, name: str = "upload", attribute:
     """The explorer's upload (paper profile): the photo's bytes through the ``edit`` command's path
     (:func:`paperlib.photo_edit.edit_photo`: align, edit, paste back) with the explorer's settings;
     the before/after figure."""
-    import io
-
-    from PIL import Image
-
-    from .align import read_photo
     from .photo_edit import before_after_figure, edit_photo
+    from .photo_io import read_photo
 
-    try:
-        pil = Image.open(io.BytesIO(bytes(content)))
-    except Exception:  # noqa: BLE001 - Pillow raises several types for unreadable bytes
-        raise ValueError(f"photo: {name} is not an image Pillow can read") from None
-    photo = read_photo(pil, source=name)
+    photo = read_photo(bytes(content), source=f"photo: {name}")
     variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)
-    edits = edit_photo(at_layer(setup, layer).components, photo, attribute, alpha, variant, source=name)
+    edits = edit_photo(at_layer(setup, layer).components, photo, attribute, alpha, variant, source=f"photo: {name}")
     caption = _title(setup, f"{name}: {len(edits)} face(s); {attribute}, alpha {alpha:g}; "
                             f"{_variant_name(gradcampp, tta, eigen, segmentation, authors_code)}; CAM at {layer}")
     return before_after_figure(photo, edits, caption)
