@@ -356,15 +356,15 @@ def photo_upload(setup, controls: dict):
             return
         item = upload.value[0]
         out.clear_output(wait=True)
+        try:
+            fig = uploaded_photo_image(setup, item["content"], item.get("name", "upload"),
+                                       **{k: w.value for k, w in controls.items()})
+        except (ValueError, FileNotFoundError) as err:
+            out.append_stdout(f"error: {err}\n")
+            return
         with out:
-            try:
-                fig = uploaded_photo_image(setup, item["content"], item.get("name", "upload"),
-                                           **{k: w.value for k, w in controls.items()})
-            except (ValueError, FileNotFoundError) as err:
-                print(f"error: {err}")
-                return
             display(fig)
-            plt.close(fig)
+        plt.close(fig)
 
     upload.observe(on_upload, names="value")
     return upload, out

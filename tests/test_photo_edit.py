@@ -109,3 +109,17 @@ def test_missing_photo_and_empty_folder(tmp_path):
 
 def test_methods_by_name_and_slug():
     assert check_method("EOGI") == "Diff-CAM" and check_method("diff-cam-pp") == "Diff-CAM++"
+
+
+def test_explorer_upload_shows_the_one_line_error_of_a_bad_file():
+    """The walkthrough explorer's upload (paper profile) runs the ``edit`` path on the uploaded bytes;
+    a file that is not an image is answered with the one-line message, before any network runs."""
+    import datetime
+
+    from paperlib.teach import explorer_controls, photo_upload
+
+    upload, out = photo_upload(setup=None, controls=explorer_controls(1))
+    upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 5, "content": memoryview(b"hello"),
+                     "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    text = "".join(o.get("text", "") for o in out.outputs)
+    assert text.strip() == "error: photo: notes.txt is not an image Pillow can read"
