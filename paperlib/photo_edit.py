@@ -144,11 +144,26 @@ def before_after_figure(photo: np.ndarray, edits: Sequence[FaceEdit], caption: s
     the pasted photo (a matplotlib figure; the explorer's upload and the README example)."""
     from .figures import overlay_cam, panel_grid
 
-    rows = [[_panel(photo), _panel(e.aligned), _panel(e.edited),
+    rows = [[_panel(marked_photo(photo, e.face)), _panel(e.aligned), _panel(e.edited),
              overlay_cam(_panel(e.aligned), torch.from_numpy(_mask_panel(e.mask))), _panel(e.output),
              _panel(e.pasted)] for e in edits]
-    return panel_grid(rows, ["photo", "aligned (FFHQ)", "T = G(w + alpha n)", "mask M", "result", "pasted back"],
+    return panel_grid(rows, ["photo: landmarks, FFHQ quad", "aligned (FFHQ)", "T = G(w + alpha n)", "mask M", "result", "pasted back"],
                       caption=caption, size=2.4)
+
+
+def marked_photo(photo: np.ndarray, face) -> np.ndarray:
+    """A copy of ``photo`` with the face's 68 landmarks (dots) and its FFHQ quad (the aligned square's
+    outline, first edge, the top, in red) drawn, line widths scaled to the photo."""
+    import cv2
+
+    out = np.ascontiguousarray(photo.copy())
+    width = max(1, round(max(photo.shape[:2]) / 400))
+    quad = np.round(face.quad).astype(np.int32)
+    cv2.polylines(out, [quad], True, (255, 230, 0), width, cv2.LINE_AA)
+    cv2.line(out, tuple(map(int, quad[0])), tuple(map(int, quad[3])), (255, 40, 40), width, cv2.LINE_AA)
+    for x, y in np.round(face.landmarks).astype(int):
+        cv2.circle(out, (int(x), int(y)), width + 1, (0, 255, 80), -1, cv2.LINE_AA)
+    return out
 
 
 def _mask_panel(mask: np.ndarray, longest: int = 512) -> np.ndarray:
