@@ -159,6 +159,10 @@ def init(device: str = "cpu") -> Dist:
     timeout = timedelta(seconds=_env_int("PAPERLIB_DIST_TIMEOUT_S", DEFAULT_TIMEOUT_S))
     cuda = torch.device(device).type == "cuda"
     if cuda:
+        if local_rank >= torch.cuda.device_count():
+            raise ValueError(f"device: rank {rank} needs cuda:{local_rank} but this node has "
+                             f"{torch.cuda.device_count()} CUDA device(s); start at most that many processes per "
+                             "node (--nproc_per_node)")
         torch.cuda.set_device(local_rank)
     else:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -158,3 +158,43 @@ def test_single_process_dist_outside_torchrun(tmp_path, monkeypatch):
         assert (tmp_path / ".paperlib-lock.json").is_file()
     with pytest.raises(ValueError, match=r"device: under torchrun each rank uses cuda:LOCAL_RANK"):
         Dist(backend="gloo").device("cuda:1")
+
+
+def _torchrun_env(monkeypatch, **values):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(port), **values}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+
+def test_init_under_torchrun_env_shares_the_cpus(monkeypatch, tmp_path):
+    """One rank of a (pretend) two-process node: gloo, half the CPUs, the agreements go through."""
+    _torchrun_env(monkeypatch)
+    threads = torch.get_num_threads()
+    dist = init("cpu")
+    try:
+        assert (dist.backend, dist.world_size, dist.active) == ("gloo", 1, True)
+        assert torch.get_num_threads() == max(1, len(os.sched_getaffinity(0)) // 2)
+        assert dist.gather({"a": 1}) == [{"a": 1}] and dist.broadcast([2]) == [2]
+        with pytest.raises(ValueError, match="bad"):
+            dist.main_first(lambda: (_ for _ in ()).throw(ValueError("bad")))
+        with main_lock(dist, tmp_path, "evaluate"):
+            dist.barrier()
+    finally:
+        dist.close()
+        torch.set_num_threads(threads)
+    assert not torch.distributed.is_initialized() and not dist.active
+
+
+def test_init_refuses_a_rank_without_its_gpu(monkeypatch):
+    _torchrun_env(monkeypatch, RANK="1", WORLD_SIZE="2", LOCAL_RANK="1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"^device: rank 1 needs cuda:1 but this node has 1 CUDA device\(s\); start "
+                                         r"at most that many processes per node \(--nproc_per_node\)$"):
+        init("cuda")
+    assert not torch.distributed.is_initialized()
