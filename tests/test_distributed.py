@@ -31,6 +31,9 @@ def work(tmp_path_factory):
     (root / "diffnet.json").write_text(json.dumps({"arch": "resnet18", "n_classes": 7}))
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     env["PAPERLIB_ROOT"] = str(root)
+    # one thread per process, as torchrun gives its ranks: the single-process reference is then not slowed
+    # down many times on a busy 2-core machine (its tables are the same with 2 threads: see the README)
+    env["OMP_NUM_THREADS"] = "1"
     return root, env
 
 
