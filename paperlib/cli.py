@@ -241,23 +241,27 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from . import distributed
+    from . import distributed, profiles
     from .evaluate import KEEP_IMAGES, check_arguments
     from .locks import FolderBusy
 
     d = DEFAULTS[args.profile]
     n_images = args.n_images or d["n_images"]
     batch = args.batch or d["batch"]
-    dist = distributed.Dist()
+    dist, checked = distributed.Dist(), False
     try:
         keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
         check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
         device = _device(args.device, args.profile)
         out = _out_folder(args.out, under_root("runs", f"eval-{args.profile}"))
+        options = _evaluate_options(args, n_images, device)
+        profiles.check(args.profile, **options)  # every rank the same: before torch.distributed starts
+        checked = True
         dist = distributed.init(device)  # a single process outside torchrun
-        result = _evaluate_run(args, dist, dist.device(device), out, n_images, batch, keep)
+        options.update(device=dist.device(device), progress=options["progress"] and dist.is_main)
+        result = _evaluate_run(args, dist, options, out, batch, keep)
     except (ValueError, FileNotFoundError, FolderBusy) as err:
-        if _prints_error(dist, err):
+        if _prints_error(dist, err, checked):
             print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
@@ -273,25 +277,20 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prints_error(dist, err: Exception) -> bool:
-    """Whether this process prints ``err``: rank 0 always; another rank only an error of its own
-    (not one every rank raised: a bad argument before torch.distributed starts, rank 0's shared one)."""
+def _prints_error(dist, err: Exception, checked: bool) -> bool:
+    """Whether this process prints ``err``: rank 0 always; another rank only an error of its own,
+    not one every rank raised (a bad argument, found before torch.distributed starts: ``checked``
+    False; rank 0's error shared with the others)."""
     import os
 
-    if not dist.active:
+    if not checked:
         return os.environ.get("RANK", "0") == "0"
     return dist.is_main or not getattr(err, "from_main", False)
 
 
-def _evaluate_run(args: argparse.Namespace, dist, device: str, out: Path, n_images: int, batch: int, keep: int):
-    """The evaluation of :func:`_evaluate_command` on this rank (all of it outside torchrun); rank 0
-    holds the lock and builds the setup first (it may train the synthetic classifier)."""
-    from . import profiles
-    from .distributed import main_lock
-    from .evaluate import evaluate
-
-    progress = not args.quiet and dist.is_main
-    options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": progress}
+def _evaluate_options(args: argparse.Namespace, n_images: int, device: str) -> dict:
+    """The profile options of an ``evaluate`` command line."""
+    options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": not args.quiet}
     if args.classifier is not None:
         options["classifier_path"] = args.classifier
     if args.celeba_hq is not None:
@@ -300,12 +299,21 @@ def _evaluate_run(args: argparse.Namespace, dist, device: str, out: Path, n_imag
         options["interfacegan_factor"] = args.interfacegan_factor
     if args.generation is not None:
         options["generation"] = args.generation
-    profiles.check(args.profile, **options)
+    return options
+
+
+def _evaluate_run(args: argparse.Namespace, dist, options: dict, out: Path, batch: int, keep: int):
+    """The evaluation of :func:`_evaluate_command` on this rank (all of it outside torchrun); rank 0
+    holds the lock and builds the setup first (it may train the synthetic classifier)."""
+    from . import profiles
+    from .distributed import main_lock
+    from .evaluate import evaluate
+
     with main_lock(dist, out, "evaluate"):  # before the setup, which may train a classifier for minutes
         setup = dist.main_first(lambda: profiles.get(args.profile, **options))
         return evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
                         batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
-                        progress=progress, dist=dist)
+                        progress=options["progress"], dist=dist)
 
 
 # -------------------------------------------------------------------------------------- reproduce
