@@ -202,7 +202,9 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
         description="Run every method on the first N images, compute MAE / LPIPS / FID, and write "
                     "table{1,2,3}_*.csv/.json and tables.md (and, for synthetic, localization.*). "
                     "Per-image outputs are cached under OUT/cache; an interrupted run resumes. OUT is locked "
-                    "while the evaluation writes it.")
+                    "while the evaluation writes it. Under torchrun (e.g. `torchrun --standalone --nproc_per_node 2 "
+                    "-m paperlib evaluate ...`) each rank computes every world_size-th batch and rank 0 writes the "
+                    "tables; --device cuda means cuda:LOCAL_RANK.")
     p.add_argument("--profile", choices=NAMES, default="synthetic")
     p.add_argument("--n-images", type=_positive, default=None,
                    help=f"first N images (default: paper {DEFAULTS['paper']['n_images']}, "
@@ -240,43 +242,79 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from . import profiles
-    from .evaluate import KEEP_IMAGES, check_arguments, evaluate
-    from .locks import FolderBusy, folder_lock
+    from . import distributed, profiles
+    from .evaluate import KEEP_IMAGES, check_arguments
+    from .locks import FolderBusy
 
-    progress = not args.quiet
     d = DEFAULTS[args.profile]
     n_images = args.n_images or d["n_images"]
     batch = args.batch or d["batch"]
+    dist, checked = distributed.Dist(), False
     try:
         keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
         check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
         device = _device(args.device, args.profile)
         out = _out_folder(args.out, under_root("runs", f"eval-{args.profile}"))
-        options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": progress}
-        if args.classifier is not None:
-            options["classifier_path"] = args.classifier
-        if args.celeba_hq is not None:
-            options["celeba_root"] = args.celeba_hq
-        if args.interfacegan_factor is not None:
-            options["interfacegan_factor"] = args.interfacegan_factor
-        if args.generation is not None:
-            options["generation"] = args.generation
-        profiles.check(args.profile, **options)
-        with folder_lock(out, "evaluate"):  # before the setup, which may train a classifier for minutes
-            setup = profiles.get(args.profile, **options)
-            result = evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
-                              batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
-                              progress=progress)
+        options = _evaluate_options(args, n_images, device)
+        profiles.check(args.profile, **options)  # every rank the same: before torch.distributed starts
+        checked = True
+        dist = distributed.init(device)  # a single process outside torchrun
+        options.update(device=dist.device(device), progress=options["progress"] and dist.is_main)
+        result = _evaluate_run(args, dist, options, out, batch, keep)
     except (ValueError, FileNotFoundError, FolderBusy) as err:
-        print(f"error: {err}", file=sys.stderr)
+        if _prints_error(dist, err, checked):
+            print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        dist.close()
+    if not dist.is_main:
+        return 0
     t = result.timings
-    print(f"evaluate {args.profile}: {setup.n_images} images; {result.batches_computed} batches computed, "
+    ranks = f" on {result.world_size} processes" if result.world_size > 1 else ""
+    print(f"evaluate {args.profile}: {n_images} images{ranks}; {result.batches_computed} batches computed, "
           f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images and metrics {t['generate_s']:.1f} s, "
           f"tables {t['render_s']:.1f} s)")
     print(f"wrote {', '.join(str(p) for p in result.files)}")
     return 0
+
+
+def _prints_error(dist, err: Exception, checked: bool) -> bool:
+    """Whether this process prints ``err``: rank 0 always; another rank only an error of its own,
+    not one every rank raised (a bad argument, found before torch.distributed starts: ``checked``
+    False; rank 0's error shared with the others)."""
+    import os
+
+    if not checked:
+        return os.environ.get("RANK", "0") == "0"
+    return dist.is_main or not getattr(err, "from_main", False)
+
+
+def _evaluate_options(args: argparse.Namespace, n_images: int, device: str) -> dict:
+    """The profile options of an ``evaluate`` command line."""
+    options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": not args.quiet}
+    if args.classifier is not None:
+        options["classifier_path"] = args.classifier
+    if args.celeba_hq is not None:
+        options["celeba_root"] = args.celeba_hq
+    if args.interfacegan_factor is not None:
+        options["interfacegan_factor"] = args.interfacegan_factor
+    if args.generation is not None:
+        options["generation"] = args.generation
+    return options
+
+
+def _evaluate_run(args: argparse.Namespace, dist, options: dict, out: Path, batch: int, keep: int):
+    """The evaluation of :func:`_evaluate_command` on this rank (all of it outside torchrun); rank 0
+    holds the lock and builds the setup first (it may train the synthetic classifier)."""
+    from . import profiles
+    from .distributed import main_lock
+    from .evaluate import evaluate
+
+    with main_lock(dist, out, "evaluate"):  # before the setup, which may train a classifier for minutes
+        setup = dist.main_first(lambda: profiles.get(args.profile, **options))
+        return evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
+                        batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
+                        progress=options["progress"], dist=dist)
 
 
 # -------------------------------------------------------------------------------------- reproduce

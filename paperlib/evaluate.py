@@ -22,6 +22,12 @@ computed from the kept PNGs when every image of the chunk is kept, else the chun
 recomputed. The output folder is locked while an evaluation writes it (:mod:`paperlib.locks`):
 a second process on it stops with a one-line error naming the holder.
 
+Under ``torchrun`` (:mod:`paperlib.distributed`): chunk k is computed by rank ``k % world_size``
+(the same chunks as one process, so the same numbers); rank 0 holds the folder lock, writes the
+manifest first, and once every rank has cached its chunks merges the cache and writes the tables
+(their provenance gives the world size and each rank's computed/cached chunks). A relaunch after
+a rank died computes only the chunks whose records are missing.
+
 Outputs in ``out_dir``: ``table1_lpips.csv/.json``, ``table2_mae.csv/.json``,
 ``table3_fid.csv/.json`` (one row per attribute and method: n, mean, std, the published value
 and the delta; the JSON adds the provenance: git SHA, parameters, asset hashes, versions,
@@ -45,7 +51,7 @@ from ._checks import check_int, check_positive_int
 from .attributes import TABLE_ATTRIBUTES, check_attribute
 from .cache import (CorruptEntry, EvalCache, atomic_bytes, load_arrays, load_png, png_complete, read_json,
                     save_arrays, save_png, to_uint8, write_json)
-from .locks import folder_lock
+from .distributed import Dist, main_lock, shard
 from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
 from .pipeline import VARIANTS, edit_prepared, prepare, variant_config
 from .profiles import Setup
@@ -69,6 +75,7 @@ class EvalResult:
     timings: dict[str, float]
     batches_computed: int
     batches_cached: int
+    world_size: int = 1
 
 
 def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8,
@@ -184,15 +191,15 @@ def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, 
     write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
 
 
-def _generate(setup: Setup, cache: EvalCache, attributes, methods, alpha, batch, keep, per_image, fid, ids,
-              progress) -> tuple[int, int]:
-    """Compute (or reuse) every (chunk, attribute), image-major (module doc); returns (computed, cached) chunks."""
+def _generate(setup: Setup, cache: EvalCache, chunks: list[list[int]], attributes, methods, alpha, keep, per_image,
+              fid, ids, progress, desc: str) -> tuple[int, int]:
+    """Compute (or reuse) every (chunk, attribute) of ``chunks``, image-major (module doc); returns
+    (computed, cached) chunks."""
     from tqdm.auto import tqdm
 
     computed = cached = 0
     todo_of = {a: [m for m in methods if applicable(m, a, setup)] for a in attributes}
-    for idx in tqdm(_chunks(setup.n_images, batch), desc=f"evaluate {setup.profile}", disable=not progress,
-                    unit="batch"):
+    for idx in tqdm(chunks, desc=desc, disable=not progress, unit="batch"):
         status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
         todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
         refill = [a for a in attributes if status[a][0] == "refill"]
@@ -311,7 +318,7 @@ def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, objec
 def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = TABLE_ATTRIBUTES,
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
-             progress: bool = True) -> EvalResult:
+             progress: bool = True, dist: Dist | None = None) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -320,7 +327,9 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     (stand-ins for tests; their cells are marked ``stand-in``); by default the real metrics run
     when their weights are present and are reported ``unavailable`` with the reason otherwise.
     ``render_only``: compute nothing, render what the cache holds. ``fresh``: delete the cache
-    first. See the module doc.
+    first. ``dist``: this process's place under ``torchrun`` (:func:`paperlib.distributed.init`;
+    default a single process): every rank must call this with the same arguments; rank 0 returns
+    the tables, the others an :class:`EvalResult` without rows or files. See the module doc.
     """
     from .profiles import DEFAULTS
 
@@ -328,22 +337,31 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     methods = check_arguments(attributes, methods, alpha, batch, keep_images)
     check_positive_int("n_images", setup.n_images)
     out_dir = Path(out_dir)
-    with folder_lock(out_dir, "evaluate"):
+    dist = Dist() if dist is None else dist
+    with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
-                         render_only, fresh, progress)
+                         render_only, fresh, progress, dist)
+
+
+def _open_cache(cache: EvalCache, params: dict, fresh: bool, dist: Dist) -> dict:
+    """The cache's manifest, the cache deleted first when ``fresh``; done by rank 0 before the others look."""
+    def open_it() -> dict:
+        if fresh and dist.is_main and cache.root.exists():
+            shutil.rmtree(cache.root)
+        return cache.check_manifest(params)
+
+    return dist.main_first(open_it)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
-              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool) -> EvalResult:
-    """The body of :func:`evaluate`, run while holding the output folder's lock."""
+              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist) -> EvalResult:
+    """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
     from .metrics import mae
 
     t0 = time.perf_counter()
     cache = EvalCache(out_dir / "cache")
-    if fresh and cache.root.exists():
-        shutil.rmtree(cache.root)
     params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
-    manifest = cache.check_manifest(params)
+    manifest = _open_cache(cache, params, fresh, dist)
 
     lpips = setup.metrics.get("LPIPS") if lpips is None else lpips
     fid = setup.metrics.get("FID") if fid is None else fid
@@ -353,12 +371,14 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
            "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048"}
     timings = {"generate_s": 0.0}
     computed = cached = 0
+    desc = f"evaluate {setup.profile}" + (f" (rank {dist.rank} of {dist.world_size})" if dist.active else "")
     if not render_only:
         for attempt in (1, 2):  # a kept PNG found corrupt while scoring is moved aside and regenerated once
             t = time.perf_counter()
             try:
-                computed, cached = _generate(setup, cache, attributes, methods, alpha, batch, keep, per_image,
-                                             fid_obj, ids, progress)
+                computed, cached = _generate(setup, cache, shard(_chunks(setup.n_images, batch), dist), attributes,
+                                             methods, alpha, keep, per_image, fid_obj, ids,
+                                             progress and dist.is_main, desc)
             except CorruptEntry:
                 if attempt == 2:
                     raise
@@ -366,6 +386,12 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
             finally:
                 timings["generate_s"] += time.perf_counter() - t
             break
+    ranks = dist.gather({"computed": computed, "cached": cached, "generate_s": timings["generate_s"]})
+    computed, cached = sum(r["computed"] for r in ranks), sum(r["cached"] for r in ranks)
+    if not dist.is_main:  # every shard is cached: rank 0 merges and writes
+        return EvalResult({}, None, out_dir, [], timings, computed, cached, dist.world_size)
+    if not render_only:
+        timings["generate_s"] = max(r["generate_s"] for r in ranks)  # wall time of the slowest rank
         manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + timings["generate_s"]
         write_json(manifest, cache.manifest_path)
 
@@ -380,7 +406,8 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
         batch=batch, keep_images=keep, device=setup.device, params=params, assets=setup.assets, timings=timings,
         metrics={m: {"available": m not in reasons, "reason": reasons.get(m), "stand_in": stand_in[m]}
                  for m in METRICS},
-        batches={"computed": computed, "cached": cached})
+        batches={"computed": computed, "cached": cached},
+        distributed={"world_size": dist.world_size, "backend": dist.backend, "ranks": ranks})
     files = []
     for metric in METRICS:
         stem = out_dir / TABLE_FILES[metric]
@@ -395,7 +422,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     if setup.ground_truth is not None:
         gt_rows = _ground_truth_files(setup, scores, out_dir, attributes, methods, provenance)
         files += [out_dir / f"{setup.ground_truth.name}.{ext}" for ext in ("csv", "json", "md")]
-    return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached)
+    return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached, dist.world_size)
 
 
 def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attributes, methods,
