@@ -3,7 +3,8 @@
 ``reproduce`` (every notebook of a profile, with papermill), ``download`` (fetch and verify
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
-``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary) and ``check``
+``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary), ``leaderboard``
+(every CAM combination against SynthFace's ground truth, :mod:`paperlib.leaderboard`) and ``check``
 (regenerated numbers against the committed ones, :mod:`paperlib.regen_check`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
@@ -278,6 +279,61 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ leaderboard
+def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
+    """Register the ``leaderboard`` subcommand (:mod:`paperlib.leaderboard`)."""
+    p = subparsers.add_parser(
+        "leaderboard", help="score every CAM method x layer x post-processing x segmentation against ground truth",
+        description="On the first N SynthFace faces and every attribute, score each CAM combination's mask against "
+                    "the region the attribute changes (IoU, precision, recall, damage outside, edit lost inside, "
+                    "time per image) and write leaderboard.csv/.json/.md. Per-chunk results are cached under "
+                    "OUT/cache; an interrupted run resumes. OUT is locked while it is written.")
+    p.add_argument("--profile", choices=NAMES, default="synthetic",
+                   help="synthetic (the only profile with ground-truth edit regions)")
+    p.add_argument("--n-images", type=_positive, default=None,
+                   help=f"first N faces (default {DEFAULTS['synthetic']['n_images']})")
+    p.add_argument("--out", default=None, help="output directory (default: runs/leaderboard-synthetic under the "
+                                               "project root)")
+    p.add_argument("--batch", type=_positive, default=None,
+                   help=f"faces per chunk (default {DEFAULTS['synthetic']['batch']})")
+    p.add_argument("--classifier", default=None,
+                   help="trained DiffNet (default runs/diffnet-synthetic/diffnet.pt under the project root, trained "
+                        "if missing)")
+    p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_leaderboard_command)
+    return p
+
+
+def _leaderboard_command(args: argparse.Namespace) -> int:
+    from . import profiles
+    from .locks import FolderBusy, folder_lock
+
+    d = DEFAULTS["synthetic"]
+    try:
+        if args.profile != "synthetic":
+            raise ValueError(f"profile: the {args.profile} profile has no ground-truth edit regions; the leaderboard "
+                             "runs on --profile synthetic")
+        out = _out_folder(args.out, under_root("runs", f"leaderboard-{args.profile}"))
+        options = {"n_images": args.n_images or d["n_images"], "progress": not args.quiet}
+        if args.classifier is not None:
+            options["classifier_path"] = args.classifier
+        profiles.check(args.profile, **options)
+        from .leaderboard import leaderboard
+
+        with folder_lock(out, "leaderboard"):  # before the setup, which may train a classifier for minutes
+            setup = profiles.get(args.profile, **options)
+            result = leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh,
+                                 progress=not args.quiet)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"leaderboard {args.profile}: {setup.n_images} faces; {result.chunks_computed} chunks computed, "
+          f"{result.chunks_cached} from the cache; {result.seconds:.1f} s")
+    print(f"wrote {', '.join(str(p) for p in result.files)}")
+    return 0
+
+
 # -------------------------------------------------------------------------------------- reproduce
 def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``reproduce`` on an ``argparse`` subparsers object."""
@@ -373,9 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     add_download_cli(sub)
     add_train_cli(sub)
     add_evaluate_cli(sub)
+    add_leaderboard_cli(sub)
     add_check_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_leaderboard_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli"]
