@@ -55,17 +55,19 @@ LAYERS = {"target": lambda m: m.target if isinstance(m, TinyCNN) else m.target_l
 
 
 def _cases():
-    """Grad-CAM / Grad-CAM++ on every net at its CAM layer; the newer methods on the tiny net and on
-    the synthetic DiffNet (os16) at layer4 and at its block before last (no duplicated slow nets)."""
-    old = [(net, m, "target") for net in NETS if net != "diffnet-resnet18-os16" for m in ORACLES
-           if m not in NEW_METHODS]
-    new = [(net, m, layer) for m in NEW_METHODS for net, layer in
-           (("tiny", "target"), ("diffnet-resnet18-os16", "target"), ("diffnet-resnet18-os16", "block-before-last"))]
+    """Grad-CAM / Grad-CAM++ on every net at its CAM layer, with and without TTA; the newer methods
+    with and without TTA on the tiny net, and without TTA (the TTA merge is method-independent and
+    checked above; pytorch-grad-cam's 6 separate passes are slow) on the synthetic DiffNet (os16) at
+    layer4 and at its block before last."""
+    old = [(net, m, "target", aug) for net in NETS if net != "diffnet-resnet18-os16" for m in ORACLES
+           if m not in NEW_METHODS for aug in (False, True)]
+    new = [(net, m, where, aug) for m in NEW_METHODS for net, where, augs in
+           (("tiny", "target", (False, True)), ("diffnet-resnet18-os16", "target", (False,)),
+            ("diffnet-resnet18-os16", "block-before-last", (False,))) for aug in augs]
     return old + new
 
 
-@pytest.mark.parametrize("net,method,where", _cases())
-@pytest.mark.parametrize("aug", [False, True])
+@pytest.mark.parametrize("net,method,where,aug", _cases())
 @pytest.mark.parametrize("eigen", [False, True])
 def test_compute_cam_matches_pytorch_grad_cam(net, method, where, aug, eigen, monkeypatch):
     build, channels, size = NETS[net]
