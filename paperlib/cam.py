@@ -1,5 +1,9 @@
-"""Class activation maps: Grad-CAM (EOGI's Diff-CAM) and Grad-CAM++ (eq 6-8), with
-test-time augmentation and Eigen smoothing (eq 9).
+"""Class activation maps: Grad-CAM (EOGI's Diff-CAM), Grad-CAM++ (eq 6-8), HiResCAM, XGrad-CAM
+and LayerCAM, with test-time augmentation and Eigen smoothing (eq 9).
+
+Every method is a small :class:`BaseCAM` subclass whose ``weights(activations, grads)`` returns
+either one weight per channel (N, K) (Grad-CAM, Grad-CAM++, XGrad-CAM) or one weight per channel
+and position (N, K, h, w) (HiResCAM, LayerCAM); the rest of the engine is shared.
 
 The vocabulary is pytorch-grad-cam's (``target_layer``, ``targets``, ``aug_smooth``,
 ``eigen_smooth``) and so are the semantics: ReLU of the map, per-image min-max normalisation
@@ -66,9 +70,33 @@ def gradcam_plus_plus_weights(grads: torch.Tensor, activations: torch.Tensor) ->
     return (gradcam_plus_plus_alpha(grads, activations) * grads.clamp(min=0)).sum(dim=(2, 3))
 
 
+def xgradcam_weights(grads: torch.Tensor, activations: torch.Tensor) -> torch.Tensor:
+    """XGrad-CAM channel weights: ``w_k = sum_ij (A_ij^k / (sum_ab A_ab^k + 1e-7)) g_ij^k``, (N, K)
+    (the gradient averaged with the activations' own spatial distribution as weights)."""
+    return (grads * activations).sum(dim=(2, 3)) / (activations.sum(dim=(2, 3)) + NORM_EPS)
+
+
+def hirescam_weights(grads: torch.Tensor) -> torch.Tensor:
+    """HiResCAM element-wise weights: the gradient itself, ``w_ij^k = g_ij^k``, (N, K, h, w), so the
+    map is ``sum_k g^k (.) A^k`` (no spatial averaging of the gradient)."""
+    return grads
+
+
+def layercam_weights(grads: torch.Tensor) -> torch.Tensor:
+    """LayerCAM element-wise weights: the positive part of the gradient, ``w_ij^k = ReLU(g_ij^k)``,
+    (N, K, h, w)."""
+    return grads.clamp(min=0)
+
+
 def weighted_activations(weights: torch.Tensor, activations: torch.Tensor) -> torch.Tensor:
-    """``w_k A^k`` for every channel k, (N, K, h, w)."""
-    return weights[:, :, None, None] * activations
+    """``w_k A^k`` for every channel k, (N, K, h, w): ``weights`` is (N, K) (one weight per
+    channel, broadcast over positions) or (N, K, h, w) (one per channel and position)."""
+    if weights.ndim == 2:
+        return weights[:, :, None, None] * activations
+    if weights.shape != activations.shape:
+        raise ValueError(f"weights: expected (N, K) or the activations' shape {tuple(activations.shape)}, "
+                         f"got {tuple(weights.shape)}")
+    return weights * activations
 
 
 def cam_map(weighted: torch.Tensor) -> torch.Tensor:
@@ -155,7 +183,8 @@ class BaseCAM:
 
     @staticmethod
     def weights(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        """Channel weights (N, K) from the target layer's activations and gradients."""
+        """Weights from the target layer's activations and gradients: (N, K) per channel or
+        (N, K, h, w) per channel and position (:func:`weighted_activations`)."""
         raise NotImplementedError
 
     def __call__(self, inputs: torch.Tensor, targets: Targets, *, aug_smooth: bool = False,
@@ -239,17 +268,40 @@ class GradCAMPlusPlus(BaseCAM):
         return gradcam_plus_plus_weights(grads, activations)
 
 
-METHODS: dict[str, type[BaseCAM]] = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
+class XGradCAM(BaseCAM):
+    """XGrad-CAM: gradients averaged with the activations as weights (:func:`xgradcam_weights`)."""
+
+    @staticmethod
+    def weights(activations, grads):
+        return xgradcam_weights(grads, activations)
 
 
-def cam_variants(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets,
-                 configs: Sequence[tuple[Union[str, type[BaseCAM]], bool, Union[bool, str]]]) -> list[torch.Tensor]:
-    """Maps for several ``(method, aug_smooth, eigen_smooth)`` configurations at once.
+class HiResCAM(BaseCAM):
+    """HiResCAM: element-wise gradient times activation, summed over channels (:func:`hirescam_weights`)."""
 
-    Configurations with the same ``aug_smooth`` share one forward/backward pass, so the six
-    variants of Figure 3 cost two passes.
-    """
-    BaseCAM(model, target_layer)  # checks model and target_layer
+    @staticmethod
+    def weights(activations, grads):
+        return hirescam_weights(grads)
+
+
+class LayerCAM(BaseCAM):
+    """LayerCAM: element-wise positive gradient times activation (:func:`layercam_weights`)."""
+
+    @staticmethod
+    def weights(activations, grads):
+        return layercam_weights(grads)
+
+
+METHODS: dict[str, type[BaseCAM]] = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "hirescam": HiResCAM,
+                                     "xgradcam": XGradCAM, "layercam": LayerCAM}
+
+
+Config = tuple[Union[str, type[BaseCAM]], bool, Union[bool, str]]
+
+
+def check_configs(configs: Sequence[Config]) -> list[type[BaseCAM]]:
+    """The :class:`BaseCAM` class of each ``(method, aug_smooth, eigen_smooth)``; one-line errors for
+    an unknown method or eigen_smooth value."""
     classes = []
     for method, _, eigen_smooth in configs:
         if isinstance(method, str) and method not in METHODS:
@@ -257,26 +309,51 @@ def cam_variants(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor
         if eigen_smooth not in (False, True, "authors"):
             raise ValueError(f"eigen_smooth: expected False, True or 'authors', got {eigen_smooth!r}")
         classes.append(METHODS[method] if isinstance(method, str) else method)
+    return classes
+
+
+def cam_passes(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets,
+               augs: Sequence[bool]) -> dict[bool, tuple[torch.Tensor, torch.Tensor]]:
+    """One forward/backward pass per TTA setting in ``augs``: ``{aug: (activations, grads)}`` of
+    the target layer (the 6 views stacked view-major when ``aug``)."""
+    BaseCAM(model, target_layer)  # checks model and target_layer
     inputs = _check_inputs(model, inputs)
     targets = _check_targets(targets, len(inputs))
-    batch, size = len(inputs), tuple(inputs.shape[-2:])
     passes = {}
-    for aug in sorted({bool(a) for _, a, _ in configs}):
+    for aug in sorted({bool(a) for a in augs}):
         views = tta_views(inputs) if aug else inputs
-        passes[aug] = activations_and_grads(model, target_layer, views, targets.repeat(len(views) // batch))
-    out = []
-    for cls, (_, aug, eigen_smooth) in zip(classes, configs):
-        activations, grads = passes[bool(aug)]
-        weighted = weighted_activations(cls.weights(activations, grads), activations)
-        if eigen_smooth == "authors":
-            raw = authors_eigen_map(weighted)
-        elif eigen_smooth:
-            raw = first_component_projection(weighted)
-        else:
-            raw = cam_map(weighted)
-        maps = normalize_cam(raw, size)
-        out.append(merge_tta_maps(maps, batch) if aug else maps)
-    return out
+        passes[aug] = activations_and_grads(model, target_layer, views, targets.repeat(len(views) // len(inputs)))
+    return passes
+
+
+def variant_map(cls: type[BaseCAM], aug: bool, eigen_smooth: Union[bool, str],
+                activations: torch.Tensor, grads: torch.Tensor, batch: int, size: tuple[int, int]) -> torch.Tensor:
+    """The map (batch, H, W) in [0, 1] of one method from one pass's activations and gradients:
+    weights, weighted activations, the plain CAM or its Eigen version, scaling to ``size`` and,
+    with ``aug``, the merge of the 6 de-augmented views."""
+    weighted = weighted_activations(cls.weights(activations, grads), activations)
+    if eigen_smooth == "authors":
+        raw = authors_eigen_map(weighted)
+    elif eigen_smooth:
+        raw = first_component_projection(weighted)
+    else:
+        raw = cam_map(weighted)
+    maps = normalize_cam(raw, size)
+    return merge_tta_maps(maps, batch) if aug else maps
+
+
+def cam_variants(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets,
+                 configs: Sequence[Config]) -> list[torch.Tensor]:
+    """Maps for several ``(method, aug_smooth, eigen_smooth)`` configurations at once.
+
+    Configurations with the same ``aug_smooth`` share one forward/backward pass, so the six
+    variants of Figure 3 cost two passes.
+    """
+    classes = check_configs(configs)
+    passes = cam_passes(model, target_layer, inputs, targets, [a for _, a, _ in configs])
+    batch, size = len(inputs), tuple(inputs.shape[-2:])
+    return [variant_map(cls, bool(aug), eigen, *passes[bool(aug)], batch, size)
+            for cls, (_, aug, eigen) in zip(classes, configs)]
 
 
 def compute_cam(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor, targets: Targets, *,
@@ -284,7 +361,8 @@ def compute_cam(model: nn.Module, target_layer: nn.Module, inputs: torch.Tensor,
                 eigen_smooth: Union[bool, str] = False) -> torch.Tensor:
     """Class activation maps (B, H, W) in [0, 1] for ``targets`` (one class index per image).
 
-    ``method`` is ``"gradcam"`` (EOGI's Diff-CAM) or ``"gradcam++"`` (eq 6-8); ``aug_smooth``
+    ``method`` is ``"gradcam"`` (EOGI's Diff-CAM), ``"gradcam++"`` (eq 6-8), ``"hirescam"``,
+    ``"xgradcam"`` or ``"layercam"`` (:data:`METHODS`); ``aug_smooth``
     averages the 6 TTA views; ``eigen_smooth`` replaces the map by its first principal
     component (eq 9; ``True``) or by the authors' variant (``"authors"``).
     """

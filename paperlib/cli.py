@@ -3,9 +3,11 @@
 ``reproduce`` (every notebook of a profile, with papermill), ``download`` (fetch and verify
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
-``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary) and ``check``
-(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`) and ``align``
-(FFHQ-aligned faces of your own photos, :mod:`paperlib.align`).
+``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary), ``leaderboard``
+(every CAM combination against SynthFace's ground truth, :mod:`paperlib.leaderboard`), ``check``
+(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`), ``align``
+(FFHQ-aligned faces of your own photos, :mod:`paperlib.align`) and ``edit`` (your photo edited and
+pasted back, :mod:`paperlib.photo_edit`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
@@ -317,6 +319,71 @@ def _evaluate_run(args: argparse.Namespace, dist, options: dict, out: Path, batc
                         progress=options["progress"], dist=dist)
 
 
+# ------------------------------------------------------------------------------------ leaderboard
+def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
+    """Register the ``leaderboard`` subcommand (:mod:`paperlib.leaderboard`)."""
+    p = subparsers.add_parser(
+        "leaderboard", help="score every CAM method x layer x post-processing x segmentation against ground truth",
+        description="On the first N SynthFace faces and every attribute, score each CAM combination's mask against "
+                    "the region the attribute changes (IoU, precision, recall, damage outside, edit lost inside, "
+                    "time per image) and write leaderboard.csv/.json/.md. Per-chunk results are cached under "
+                    "OUT/cache; an interrupted run resumes. OUT is locked while it is written.")
+    p.add_argument("--profile", choices=NAMES, default="synthetic",
+                   help="synthetic (the only profile with ground-truth edit regions)")
+    p.add_argument("--n-images", type=_positive, default=None,
+                   help=f"first N faces (default {DEFAULTS['synthetic']['n_images']})")
+    p.add_argument("--out", default=None, help="output directory (default: runs/leaderboard-synthetic under the "
+                                               "project root)")
+    p.add_argument("--batch", type=_positive, default=None,
+                   help=f"faces per chunk (default {DEFAULTS['synthetic']['batch']})")
+    p.add_argument("--classifier", default=None,
+                   help="trained DiffNet (default runs/diffnet-synthetic/diffnet.pt under the project root, trained "
+                        "if missing)")
+    p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_leaderboard_command)
+    return p
+
+
+def _leaderboard_command(args: argparse.Namespace) -> int:
+    from . import distributed, profiles
+    from .locks import FolderBusy
+
+    d = DEFAULTS["synthetic"]
+    dist, checked = distributed.Dist(), False
+    try:
+        if args.profile != "synthetic":
+            raise ValueError(f"profile: the {args.profile} profile has no ground-truth edit regions; the leaderboard "
+                             "runs on --profile synthetic")
+        out = _out_folder(args.out, under_root("runs", f"leaderboard-{args.profile}"))
+        options = {"n_images": args.n_images or d["n_images"], "progress": not args.quiet}
+        if args.classifier is not None:
+            options["classifier_path"] = args.classifier
+        profiles.check(args.profile, **options)  # every rank the same: before torch.distributed starts
+        checked = True
+        from .leaderboard import leaderboard
+
+        dist = distributed.init("cpu")  # a single process outside torchrun
+        options["progress"] = options["progress"] and dist.is_main
+        with distributed.main_lock(dist, out, "leaderboard"):  # before the setup, which may train a classifier
+            setup = dist.main_first(lambda: profiles.get(args.profile, **options))
+            result = leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh,
+                                 progress=options["progress"], dist=dist)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        if _prints_error(dist, err, checked):
+            print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        dist.close()
+    if not dist.is_main:
+        return 0
+    ranks = f" on {dist.world_size} processes" if dist.world_size > 1 else ""
+    print(f"leaderboard {args.profile}: {setup.n_images} faces{ranks}; {result.chunks_computed} chunks computed, "
+          f"{result.chunks_cached} from the cache; {result.seconds:.1f} s")
+    print(f"wrote {', '.join(str(p) for p in result.files)}")
+    return 0
+
+
 # -------------------------------------------------------------------------------------- reproduce
 def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``reproduce`` on an ``argparse`` subparsers object."""
@@ -520,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     add_download_cli(sub)
     add_train_cli(sub)
     add_evaluate_cli(sub)
+    add_leaderboard_cli(sub)
     add_check_cli(sub)
     add_align_cli(sub)
     add_edit_cli(sub)
@@ -527,5 +595,5 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_reproduce_cli", "add_download_cli", "add_check_cli",
-           "add_align_cli", "add_edit_cli"]
+__all__ = ["main", "add_train_cli", "add_evaluate_cli", "add_leaderboard_cli", "add_reproduce_cli",
+           "add_download_cli", "add_check_cli", "add_align_cli", "add_edit_cli"]

@@ -114,6 +114,27 @@ class DiffNet(nn.Module):
         return self.classify(differential_features(self.shared, x[:, :3], x[:, 3:]))
 
 
+#: The CAM layers by name (``"layer4"`` is the paper's): the walkthrough, the explorer and the
+#: CAM leaderboard (:mod:`paperlib.leaderboard`) offer them.
+CAM_LAYERS: tuple[str, ...] = ("layer4", "layer4, block before last", "layer3, last block")
+
+
+def cam_layer(model: nn.Module, layer: str) -> nn.Module:
+    """The layer ``layer`` (one of :data:`CAM_LAYERS`) of a DiffNet (or of a module wrapping one as
+    ``.net``, e.g. :class:`paperlib.diffnet.SourceEncoded`)."""
+    if layer not in CAM_LAYERS:
+        raise ValueError(f"layer: unknown CAM layer {layer!r}; expected one of {', '.join(map(repr, CAM_LAYERS))}")
+    net = getattr(model, "net", model)
+    if not hasattr(net, "classifier") or not hasattr(net, "target_layer"):
+        raise ValueError(f"model: expected a DiffNet (with .classifier and .target_layer), got {type(model).__name__}")
+    layer4 = net.target_layer
+    if layer == "layer4":
+        return layer4
+    if layer == "layer4, block before last":
+        return layer4[-2]
+    return net.classifier[-3]  # classifier = (*layer3's last blocks, layer4, avgpool)
+
+
 class SourceEncoded(nn.Module):
     """A :class:`DiffNet` whose ``E(I')`` (eq 4) is computed once and reused.
 

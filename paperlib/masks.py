@@ -16,6 +16,7 @@ The paper's own four printed sets are kept in :data:`PAPER_COMPONENTS` for refer
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
@@ -105,3 +106,43 @@ def blend(edited: torch.Tensor, source: torch.Tensor, mask: torch.Tensor) -> tor
         raise ValueError(f"mask: expected shape {(b, h, w)} to match edited (B, H, W), got {tuple(mask.shape)}")
     m = mask.unsqueeze(1)
     return edited * m + source * (1 - m)
+
+
+def threshold_mask(m: torch.Tensor, t: float) -> torch.Tensor:
+    """Binary mask (float 0/1, same shape): 1 where ``m > t``. With ``t = 0.5`` its pixels are those
+    the IoU of :func:`paperlib.synth.scores.localization` counts, so only the blend changes (hard edges)."""
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
+        raise ValueError(f"t: expected a threshold in [0, 1], got {t!r}")
+    check_tensor("m", m, 3)
+    return (m > t).to(m.dtype)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """1-D Gaussian kernel of standard deviation ``sigma`` pixels, radius ``ceil(3 sigma)``, summing to 1."""
+    radius = max(1, math.ceil(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    return (k / k.sum()).float()
+
+
+def blur_matrix(n: int, sigma: float) -> torch.Tensor:
+    """(n, n) matrix of the 1-D Gaussian blur along an axis of length ``n`` with the border
+    replicated: row ``i`` holds the weights ``gaussian_kernel(sigma)[j]`` at ``clamp(i + j - r, 0, n - 1)``."""
+    k = gaussian_kernel(sigma)
+    r = (len(k) - 1) // 2
+    rows = torch.arange(n)[:, None].expand(n, len(k))
+    cols = (torch.arange(n)[:, None] + torch.arange(len(k))[None] - r).clamp(0, n - 1)
+    return torch.zeros(n, n).index_put_((rows, cols), k.expand(n, len(k)), accumulate=True)
+
+
+def blur_mask(m: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur (B, H, W) of standard deviation ``sigma`` pixels with the borders replicated:
+    separable, the rows then the columns, each a product with :func:`blur_matrix`
+    (``B_H m B_W^T``). Each output is a convex combination of inputs, so it is clamped to the
+    input's range (float rounding only): a mask in [0, 1] stays in [0, 1]."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0 or sigma == float("inf"):
+        raise ValueError(f"sigma: expected a positive number of pixels, got {sigma!r}")
+    check_tensor("m", m, 3)
+    h, w = m.shape[-2:]
+    rows, cols = (blur_matrix(n, float(sigma)).to(m.device, m.dtype) for n in (h, w))
+    return (rows @ m @ cols.T).clamp(m.min(), m.max())

@@ -13,28 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .diffnet import CAM_LAYERS, cam_layer  # noqa: F401  (re-exported: the walkthrough's names)
 from .cam import (activations_and_grads, cam_map, gradcam_plus_plus_weights, gradcam_weights, normalize_cam,
                   weighted_activations)
-
-#: The CAM layers the walkthrough and the explorer offer, by name (``"layer4"`` is the paper's).
-CAM_LAYERS: tuple[str, ...] = ("layer4", "layer4, block before last", "layer3, last block")
-
-
-def cam_layer(model: nn.Module, layer: str) -> nn.Module:
-    """The layer ``layer`` (one of :data:`CAM_LAYERS`) of a DiffNet (or of a module wrapping one as
-    ``.net``, e.g. :class:`paperlib.diffnet.SourceEncoded`)."""
-    if layer not in CAM_LAYERS:
-        raise ValueError(f"layer: unknown CAM layer {layer!r}; expected one of {', '.join(map(repr, CAM_LAYERS))}")
-    net = getattr(model, "net", model)
-    if not hasattr(net, "classifier") or not hasattr(net, "target_layer"):
-        raise ValueError(f"model: expected a DiffNet (with .classifier and .target_layer), got {type(model).__name__}")
-    layer4 = net.target_layer
-    if layer == "layer4":
-        return layer4
-    if layer == "layer4, block before last":
-        return layer4[-2]
-    return net.classifier[-3]  # classifier = (*layer3's last blocks, layer4, avgpool)
-
 
 class AtLayer(nn.Module):
     """``model`` with another CAM target layer: the same forward, ``target_layer`` = ``layer``.

@@ -54,7 +54,7 @@ def _zero_head(model):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**16), method=st.sampled_from(["gradcam", "gradcam++"]),
+@given(seed=st.integers(0, 2**16), method=st.sampled_from(sorted(cam_mod.METHODS)),
        aug=st.booleans(), eigen=st.sampled_from([False, True, "authors"]), zero=st.booleans(),
        scale=st.floats(1e-3, 1e3))
 def test_maps_in_unit_range_and_finite(seed, method, aug, eigen, zero, scale):
@@ -139,3 +139,25 @@ def test_no_graph_before_the_target_layer_and_one_pass_for_tta():
     assert seen["before"] == [False]       # no autograd graph up to the target layer
     assert seen["target"] == [True]        # ... but the score depends on it with a graph
     assert seen["batches"] == [12]         # one forward of 6 views x 2 images
+
+
+def test_elementwise_and_channel_methods_at_and_before_global_pooling():
+    """At layer4, whose output is average-pooled before the linear layer, the gradient is constant per
+    channel, so HiResCAM's and XGrad-CAM's maps equal Grad-CAM's and LayerCAM's weights are (N, K, h, w)
+    copies of ReLU(Grad-CAM's); at layer4's block before last the gradient varies in space and
+    HiResCAM differs from Grad-CAM."""
+    from paperlib.diffnet import DiffNet, cam_layer
+
+    torch.manual_seed(3)
+    net = DiffNet(7, "resnet18-os16").eval()
+    x = torch.rand(2, 6, 64, 64) * 2 - 1
+    last, before = (cam_layer(net, name) for name in ("layer4", "layer4, block before last"))
+    act, g = cam_mod.activations_and_grads(net, last, x, torch.tensor([1, 5]))
+    w = cam_mod.LayerCAM.weights(act, g)
+    assert w.shape == act.shape
+    assert torch.allclose(w, cam_mod.gradcam_weights(g).clamp(min=0)[:, :, None, None].expand_as(w), atol=1e-9)
+    maps = {m: compute_cam(net, last, x, [1, 5], method=m) for m in ("gradcam", "hirescam", "xgradcam")}
+    assert (maps["hirescam"] - maps["gradcam"]).abs().max() <= 1e-5
+    assert (maps["xgradcam"] - maps["gradcam"]).abs().max() <= 1e-5
+    early = {m: compute_cam(net, before, x, [1, 5], method=m) for m in ("gradcam", "hirescam")}
+    assert (early["hirescam"] - early["gradcam"]).abs().max() > 1e-2

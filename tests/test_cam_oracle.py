@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
-from pytorch_grad_cam import base_cam
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
+from pytorch_grad_cam import base_cam, hirescam, layer_cam
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
@@ -12,7 +12,10 @@ from conftest import TinyCNN
 from paperlib.cam import compute_cam, first_component_projection
 from paperlib.diffnet import DiffNet
 
-ORACLES = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
+ORACLES = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "hirescam": HiResCAM, "xgradcam": XGradCAM,
+           "layercam": LayerCAM}
+#: The methods added with the leaderboard: checked on the tiny net and the default synthetic DiffNet only.
+NEW_METHODS = ("hirescam", "xgradcam", "layercam")
 
 
 def oriented_projection(batch: np.ndarray) -> np.ndarray:
@@ -26,8 +29,9 @@ def oriented_projection(batch: np.ndarray) -> np.ndarray:
 
 
 def oracle(model, layer, x, targets, method, aug, eigen, monkeypatch):
-    if eigen:
-        monkeypatch.setattr(base_cam, "get_2d_projection", oriented_projection)
+    if eigen:  # HiResCAM and LayerCAM call their own imported copy of the projection
+        for module in (base_cam, hirescam, layer_cam):
+            monkeypatch.setattr(module, "get_2d_projection", oriented_projection)
     cam = ORACLES[method](model, [layer])
     out = cam(x, [ClassifierOutputTarget(t) for t in targets], aug_smooth=aug, eigen_smooth=eigen)
     return torch.from_numpy(out)
@@ -42,18 +46,34 @@ NETS = {
     "tiny": (lambda: TinyCNN().eval(), 3, 32),
     "diffnet-resnet18": (lambda: _diffnet("resnet18"), 6, 128),
     "diffnet-resnet50": (lambda: _diffnet("resnet50"), 6, 128),
+    "diffnet-resnet18-os16": (lambda: _diffnet("resnet18-os16"), 6, 64),  # 4x4 grid: the new methods, fast
 }
+#: Where the CAM is taken: each net's CAM layer, or the DiffNet's block before last of layer4 (where
+#: the gradient varies in space, so the element-wise methods differ from the channel-wise ones).
+LAYERS = {"target": lambda m: m.target if isinstance(m, TinyCNN) else m.target_layer,
+          "block-before-last": lambda m: m.target_layer[-2]}
 
 
-@pytest.mark.parametrize("net", list(NETS))
-@pytest.mark.parametrize("method", list(ORACLES))
-@pytest.mark.parametrize("aug", [False, True])
+def _cases():
+    """Grad-CAM / Grad-CAM++ on every net at its CAM layer, with and without TTA; the newer methods
+    with and without TTA on the tiny net, and without TTA (the TTA merge is method-independent and
+    checked above; pytorch-grad-cam's 6 separate passes are slow) on the synthetic DiffNet (os16) at
+    layer4 and at its block before last."""
+    old = [(net, m, "target", aug) for net in NETS if net != "diffnet-resnet18-os16" for m in ORACLES
+           if m not in NEW_METHODS for aug in (False, True)]
+    new = [(net, m, where, aug) for m in NEW_METHODS for net, where, augs in
+           (("tiny", "target", (False, True)), ("diffnet-resnet18-os16", "target", (False,)),
+            ("diffnet-resnet18-os16", "block-before-last", (False,))) for aug in augs]
+    return old + new
+
+
+@pytest.mark.parametrize("net,method,where,aug", _cases())
 @pytest.mark.parametrize("eigen", [False, True])
-def test_compute_cam_matches_pytorch_grad_cam(net, method, aug, eigen, monkeypatch):
+def test_compute_cam_matches_pytorch_grad_cam(net, method, where, aug, eigen, monkeypatch):
     build, channels, size = NETS[net]
     torch.manual_seed(2)
     model = build()
-    layer = model.target if net == "tiny" else model.target_layer
+    layer = LAYERS[where](model)
     x = (torch.rand(3, channels, size, size) * 2 - 1)
     targets = [0, 3, 4]
     ours = compute_cam(model, layer, x, targets, method=method, aug_smooth=aug, eigen_smooth=eigen)

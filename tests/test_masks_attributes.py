@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from paperlib.attributes import (ATTRIBUTES, CLASS_INDEX, EOGI17_INDEX, TABLE_ATTRIBUTES,
@@ -41,3 +42,30 @@ def test_parsing_to_mask_and_segmentation():
     s_org, s_modif = segmentation_masks(parsing, parsing, "Beard")
     assert s_org[0, 0].nonzero().flatten().tolist() == [1, 2, 3, 10, 14]
     assert s_modif[0, 0].nonzero().flatten().tolist() == [1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14]
+
+
+def test_threshold_and_blur_masks():
+    """threshold_mask is 0/1 at the threshold; blur_mask keeps a constant mask, keeps the mass of an
+    interior impulse, equals the dense 2-D Gaussian there, and rejects a bad sigma in one line."""
+    import torch.nn.functional as F
+
+    from paperlib.masks import blur_mask, gaussian_kernel, threshold_mask
+
+    m = torch.tensor([[[0.1, 0.5, 0.51], [0.9, 0.0, 1.0]]])
+    assert threshold_mask(m, 0.5).tolist() == [[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0]]]
+    assert torch.allclose(blur_mask(torch.full((2, 20, 24), 0.7), 3.0), torch.full((2, 20, 24), 0.7), atol=1e-6)
+    impulse = torch.zeros(1, 41, 41)
+    impulse[0, 20, 20] = 1
+    out = blur_mask(impulse, 2.5)
+    assert out.sum().item() == pytest.approx(1.0, abs=1e-6)
+    k = gaussian_kernel(2.5)
+    dense = F.conv2d(impulse[:, None], torch.outer(k, k)[None, None], padding=len(k) // 2)[:, 0]
+    assert torch.allclose(out, dense, atol=1e-7)
+    yy, xx = torch.meshgrid(torch.arange(41.0), torch.arange(41.0), indexing="ij")
+    var = (out[0] * ((yy - 20) ** 2)).sum().item()
+    assert var == pytest.approx(2.5 ** 2, rel=0.02)  # the kernel's variance is sigma^2 (up to truncation)
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="^sigma: "):
+            blur_mask(impulse, bad)
+    with pytest.raises(ValueError, match="^t: "):
+        threshold_mask(m, 1.5)
