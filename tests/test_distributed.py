@@ -204,7 +204,7 @@ def test_init_refuses_a_rank_without_its_gpu(monkeypatch):
 
 
 def _leaderboard(root, out, env, nproc: int):
-    args = ["-m", "paperlib", "leaderboard", "--profile", "synthetic", "--n-images", "4", "--batch", "2",
+    args = ["-m", "paperlib", "leaderboard", "--profile", "synthetic", "--n-images", "2", "--batch", "1",
             "--classifier", str(root / "diffnet.pt"), "--out", str(out), "--quiet"]
     launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)] if nproc > 1 else []
     res = subprocess.run([sys.executable, *launcher, *args], env=env, cwd=root, capture_output=True, text=True,
@@ -218,7 +218,7 @@ def test_leaderboard_under_torchrun_gives_the_scores_of_one_process(work):
     root, env = work
     one, _ = _leaderboard(root, root / "lb-one", env, 1)
     two, stdout = _leaderboard(root, root / "lb-two", env, 2)
-    assert stdout.count("leaderboard synthetic: 4 faces on 2 processes; 2 chunks computed, 0 from the cache") == 1
+    assert stdout.count("leaderboard synthetic: 2 faces on 2 processes; 2 chunks computed, 0 from the cache") == 1
 
     def scores(doc):
         return [{k: v for k, v in r.items() if not k.startswith("time_ms")} for r in doc["rows"] + doc["per_attribute"]]
