@@ -244,33 +244,27 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from . import distributed, profiles
-    from .evaluate import KEEP_IMAGES, check_arguments
-    from .locks import FolderBusy
+    from .evaluate import KEEP_IMAGES, check_arguments, evaluate
 
     d = DEFAULTS[args.profile]
     n_images = args.n_images or d["n_images"]
     batch = args.batch or d["batch"]
-    dist, checked = distributed.Dist(), False
-    try:
-        keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
+    keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
+
+    def check() -> tuple[str, Path, dict]:
         check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
         device = _device(args.device, args.profile)
         out = _out_folder(args.out, under_root("runs", f"eval-{args.profile}"))
-        options = _evaluate_options(args, n_images, device)
-        profiles.check(args.profile, **options)  # every rank the same: before torch.distributed starts
-        checked = True
-        dist = distributed.init(device)  # a single process outside torchrun
-        options.update(device=dist.device(device), progress=options["progress"] and dist.is_main)
-        result = _evaluate_run(args, dist, options, out, batch, keep)
-    except (ValueError, FileNotFoundError, FolderBusy) as err:
-        if _prints_error(dist, err, checked):
-            print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        dist.close()
-    if not dist.is_main:
-        return 0
+        return device, out, _evaluate_options(args, n_images, device)
+
+    def work(setup, out: Path, dist, progress: bool):
+        return evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
+                        batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
+                        progress=progress, dist=dist)
+
+    rc, dist, (setup, result) = _on_ranks("evaluate", args.profile, check, work)
+    if rc or not dist.is_main:
+        return rc
     t = result.timings
     ranks = f" on {result.world_size} processes" if result.world_size > 1 else ""
     print(f"evaluate {args.profile}: {n_images} images{ranks}; {result.batches_computed} batches computed, "
@@ -278,6 +272,36 @@ def _evaluate_command(args: argparse.Namespace) -> int:
           f"tables {t['render_s']:.1f} s)")
     print(f"wrote {', '.join(str(p) for p in result.files)}")
     return 0
+
+
+def _on_ranks(purpose: str, profile: str, check, work):
+    """The frame of a command that runs under ``torchrun`` too (``evaluate``, ``leaderboard``):
+    ``check()`` -> ``(device, out, options)`` and the profile's own checks, every rank the same, before
+    torch.distributed starts; then torch.distributed (a single process outside torchrun), rank 0 holding
+    OUT's lock and building the setup first (it may train the synthetic classifier), and
+    ``work(setup, out, dist, progress)`` on every rank. Returns ``(status, dist, (setup, result))``:
+    status 2 after the one-line error (printed by the rank that should, :func:`_prints_error`)."""
+    from . import distributed, profiles
+    from .locks import FolderBusy
+
+    dist, checked = distributed.Dist(), False
+    try:
+        device, out, options = check()
+        profiles.check(profile, **options)
+        checked = True
+        dist = distributed.init(device)
+        options["progress"] = options["progress"] and dist.is_main
+        if "device" in options:
+            options["device"] = dist.device(device)
+        with distributed.main_lock(dist, out, purpose):  # before the setup, which may train a classifier for minutes
+            setup = dist.main_first(lambda: profiles.get(profile, **options))
+            return 0, dist, (setup, work(setup, out, dist, options["progress"]))
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        if _prints_error(dist, err, checked):
+            print(f"error: {err}", file=sys.stderr)
+        return 2, dist, (None, None)
+    finally:
+        dist.close()
 
 
 def _prints_error(dist, err: Exception, checked: bool) -> bool:
@@ -303,20 +327,6 @@ def _evaluate_options(args: argparse.Namespace, n_images: int, device: str) -> d
     if args.generation is not None:
         options["generation"] = args.generation
     return options
-
-
-def _evaluate_run(args: argparse.Namespace, dist, options: dict, out: Path, batch: int, keep: int):
-    """The evaluation of :func:`_evaluate_command` on this rank (all of it outside torchrun); rank 0
-    holds the lock and builds the setup first (it may train the synthetic classifier)."""
-    from . import profiles
-    from .distributed import main_lock
-    from .evaluate import evaluate
-
-    with main_lock(dist, out, "evaluate"):  # before the setup, which may train a classifier for minutes
-        setup = dist.main_first(lambda: profiles.get(args.profile, **options))
-        return evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
-                        batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
-                        progress=options["progress"], dist=dist)
 
 
 # ------------------------------------------------------------------------------------ leaderboard
@@ -346,12 +356,9 @@ def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _leaderboard_command(args: argparse.Namespace) -> int:
-    from . import distributed, profiles
-    from .locks import FolderBusy
-
     d = DEFAULTS["synthetic"]
-    dist, checked = distributed.Dist(), False
-    try:
+
+    def check() -> tuple[str, Path, dict]:
         if args.profile != "synthetic":
             raise ValueError(f"profile: the {args.profile} profile has no ground-truth edit regions; the leaderboard "
                              "runs on --profile synthetic")
@@ -359,24 +366,16 @@ def _leaderboard_command(args: argparse.Namespace) -> int:
         options = {"n_images": args.n_images or d["n_images"], "progress": not args.quiet}
         if args.classifier is not None:
             options["classifier_path"] = args.classifier
-        profiles.check(args.profile, **options)  # every rank the same: before torch.distributed starts
-        checked = True
+        return "cpu", out, options
+
+    def work(setup, out: Path, dist, progress: bool):
         from .leaderboard import leaderboard
 
-        dist = distributed.init("cpu")  # a single process outside torchrun
-        options["progress"] = options["progress"] and dist.is_main
-        with distributed.main_lock(dist, out, "leaderboard"):  # before the setup, which may train a classifier
-            setup = dist.main_first(lambda: profiles.get(args.profile, **options))
-            result = leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh,
-                                 progress=options["progress"], dist=dist)
-    except (ValueError, FileNotFoundError, FolderBusy) as err:
-        if _prints_error(dist, err, checked):
-            print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        dist.close()
-    if not dist.is_main:
-        return 0
+        return leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh, progress=progress, dist=dist)
+
+    rc, dist, (setup, result) = _on_ranks("leaderboard", args.profile, check, work)
+    if rc or not dist.is_main:
+        return rc
     ranks = f" on {dist.world_size} processes" if dist.world_size > 1 else ""
     print(f"leaderboard {args.profile}: {setup.n_images} faces{ranks}; {result.chunks_computed} chunks computed, "
           f"{result.chunks_cached} from the cache; {result.seconds:.1f} s")

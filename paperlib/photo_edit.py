@@ -79,8 +79,10 @@ def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Te
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """(1, 3, H, W) in [-1, 1] -> (H, W, 3) uint8 (clamped, rounded: what a saved PNG holds)."""
-    return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    """(1, 3, H, W) in [-1, 1] -> (H, W, 3) uint8 (:func:`paperlib.cache.to_uint8`: what a saved PNG holds)."""
+    from .cache import to_uint8 as batch_to_uint8
+
+    return batch_to_uint8(image)[0].numpy()
 
 
 @dataclass
