@@ -173,6 +173,16 @@ class EvalCache:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
+    def open(self, params: dict, fresh: bool = False, dist=None) -> dict:
+        """:meth:`check_manifest` after deleting the cache when ``fresh``; under ``torchrun`` (``dist``, a
+        :class:`paperlib.distributed.Dist`) rank 0 does both first, then the others check the manifest."""
+        def open_it() -> dict:
+            if fresh and (dist is None or dist.is_main) and self.root.exists():
+                shutil.rmtree(self.root)
+            return self.check_manifest(params)
+
+        return open_it() if dist is None else dist.main_first(open_it)
+
     def check_manifest(self, params: dict) -> dict:
         """The manifest; written with ``params`` when new, else refused when its settings differ.
         A cache in an older layout (:data:`FORMAT`) is moved aside (``cache.format<N>``) with a

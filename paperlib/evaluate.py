@@ -38,7 +38,6 @@ and the reason is given once under the table.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,16 +342,6 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
                          render_only, fresh, progress, dist)
 
 
-def _open_cache(cache: EvalCache, params: dict, fresh: bool, dist: Dist) -> dict:
-    """The cache's manifest, the cache deleted first when ``fresh``; done by rank 0 before the others look."""
-    def open_it() -> dict:
-        if fresh and dist.is_main and cache.root.exists():
-            shutil.rmtree(cache.root)
-        return cache.check_manifest(params)
-
-    return dist.main_first(open_it)
-
-
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
               keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
@@ -361,7 +350,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     t0 = time.perf_counter()
     cache = EvalCache(out_dir / "cache")
     params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
-    manifest = _open_cache(cache, params, fresh, dist)
+    manifest = cache.open(params, fresh, dist)
 
     lpips = setup.metrics.get("LPIPS") if lpips is None else lpips
     fid = setup.metrics.get("FID") if fid is None else fid

@@ -38,7 +38,6 @@ entry is complete is skipped (resume); then :func:`merge` reads every entry and 
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,14 +350,8 @@ def leaderboard(setup: Setup, out_dir: str | Path, *, batch: int = 10, alpha: fl
     with main_lock(dist, out_dir, "leaderboard"):
         cache = EvalCache(out_dir / "cache")
 
-        def open_cache() -> dict:
-            if fresh and dist.is_main and cache.root.exists():
-                shutil.rmtree(cache.root)
-            return cache.check_manifest({**setup.params, "profile": setup.profile, "alpha": float(alpha),
-                                         "batch": batch,
-                                         "combinations": [combination_name(c) for c in combinations()]})
-
-        dist.main_first(open_cache)
+        cache.open({**setup.params, "profile": setup.profile, "alpha": float(alpha), "batch": batch,
+                    "combinations": [combination_name(c) for c in combinations()]}, fresh, dist)
         counts = dist.gather(_compute_all(setup, cache, batch, float(alpha), progress and dist.is_main, dist))
         computed, cached = sum(c for c, _ in counts), sum(c for _, c in counts)
         seconds = time.perf_counter() - t0
