@@ -1,4 +1,4 @@
-"""Benchmark: paperlib.cam.compute_cam vs pytorch-grad-cam's GradCAMPlusPlus, side by side.
+"""Benchmark: paperlib.method.cam.compute_cam vs pytorch-grad-cam's GradCAMPlusPlus, side by side.
 
 Both run Grad-CAM++ with aug_smooth=True and eigen_smooth=True on the ResNet101 DiffNet
 (random init, 6 x 256 x 256 input) in the same process, repeats interleaved. The oracle's
@@ -24,8 +24,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_cam_oracle import oriented_projection  # noqa: E402  (the oracle's orientation rule)
 
-from paperlib.cam import compute_cam  # noqa: E402
-from paperlib.diffnet import DiffNet  # noqa: E402
+from paperlib.method.cam import compute_cam  # noqa: E402
+from paperlib.method.diffnet import DiffNet  # noqa: E402
 
 
 def _timed(fn):

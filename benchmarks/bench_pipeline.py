@@ -32,12 +32,12 @@ from pathlib import Path
 
 import torch
 
-from paperlib.attributes import TABLE_ATTRIBUTES
-from paperlib.cache import to_uint8
-from paperlib.authors import authors_blend
-from paperlib.metrics import mae
-from paperlib.diffnet import SourceEncoded
-from paperlib.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
+from paperlib.method.attributes import TABLE_ATTRIBUTES
+from paperlib.evaluation.cache import to_uint8
+from paperlib.method.authors import authors_blend
+from paperlib.evaluation.metrics import mae
+from paperlib.method.diffnet import SourceEncoded
+from paperlib.method.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
                                edit_prepared, edit_variants, mask, prepare)
 from paperlib.profiles.paper import baseline_editor, components, random_networks, read_image
 

@@ -29,9 +29,9 @@ def folder_bytes(folder: Path, pattern: str = "*") -> int:
 
 
 def synthetic(n: int) -> tuple[float, float]:
-    from paperlib.diffnet import DiffNet
-    from paperlib.evaluate import evaluate
-    from paperlib.metrics import FIDMetric
+    from paperlib.method.diffnet import DiffNet
+    from paperlib.evaluation.evaluate import evaluate
+    from paperlib.evaluation.metrics import FIDMetric
     from paperlib.profiles.synthetic import setup as synthetic_setup
     from paperlib.synth import SynthInverter, SynthWorld
 
@@ -40,9 +40,9 @@ def synthetic(n: int) -> tuple[float, float]:
                             progress=False)
     fid = FIDMetric(features=lambda x: torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1).repeat(1, 683)[:, :2048],
                     progress=False)  # a 2048-d stand-in: the size of Inception's features
-    import paperlib.metrics
+    import paperlib.evaluation.metrics
 
-    paperlib.metrics.fid_from_stats = lambda *a: 0.0  # bytes are measured here, not FID (sqrtm of 2048² is slow)
+    paperlib.evaluation.metrics.fid_from_stats = lambda *a: 0.0  # bytes are measured here, not FID (sqrtm of 2048² is slow)
     sizes = []
     with tempfile.TemporaryDirectory() as tmp:
         for keep in (n, 0):

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Device check: NCCL path of paperlib.distributed, then 1 vs 2 CPU processes on a 16-core machine.
+# Device check: NCCL path of paperlib.infra.distributed, then 1 vs 2 CPU processes on a 16-core machine.
 # Run from the repository root on a machine with one CUDA GPU: bash benchmarks/distributed_device_check.sh
 ls paperlib/distributed.py > /dev/null || { echo "paperlib/distributed.py missing: run on a checkout with the torchrun support"; exit 3; }
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -10,7 +10,7 @@ echo "== nccl, 2 processes on 1 GPU (expect the one-line refusal)"; timeout 120 
 W=/tmp/w; mkdir -p $W
 $PY -c "
 import torch, json
-from paperlib.diffnet import DiffNet
+from paperlib.method.diffnet import DiffNet
 torch.manual_seed(0); torch.save(DiffNet(7,'resnet18').state_dict(), '$W/diffnet.pt')
 json.dump({'arch':'resnet18','n_classes':7}, open('$W/diffnet.json','w'))" || exit 1
 export PAPERLIB_ROOT=$W

@@ -1,11 +1,11 @@
-"""Device check of paperlib.distributed on CUDA (run under torchrun)."""
+"""Device check of paperlib.infra.distributed on CUDA (run under torchrun)."""
 import os
 import sys
 import tempfile
 
 import torch
 
-from paperlib.distributed import init, main_lock, shard
+from paperlib.infra.distributed import init, main_lock, shard
 
 try:
     dist = init("cuda")

@@ -4,10 +4,10 @@
 pretrained weights and directions into ``$PAPERLIB_HOME``), ``doctor`` (versions, which assets
 are ready, whether the ``paper`` profile can run), ``train`` (the differential classifier) and
 ``evaluate`` (Tables 1-3 and, where the profile has ground truth, its summary), ``leaderboard``
-(every CAM combination against SynthFace's ground truth, :mod:`paperlib.leaderboard`), ``check``
-(regenerated numbers against the committed ones, :mod:`paperlib.regen_check`), ``align``
-(FFHQ-aligned faces of your own photos, :mod:`paperlib.align`) and ``edit`` (your photo edited and
-pasted back, :mod:`paperlib.photo_edit`).
+(every CAM combination against SynthFace's ground truth, :mod:`paperlib.evaluation.leaderboard`), ``check``
+(regenerated numbers against the committed ones, :mod:`paperlib.evaluation.regen_check`), ``align``
+(FFHQ-aligned faces of your own photos, :mod:`paperlib.photo.align`) and ``edit`` (your photo edited and
+pasted back, :mod:`paperlib.photo.edit`).
 
 Every command validates all of its arguments before any expensive work: a bad value exits
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .paths import under_root
+from .infra.paths import under_root
 from .profiles import DEFAULTS, NAMES
 
 
@@ -58,7 +58,7 @@ def _out_folder(path: str | None, default: Path | None = None) -> Path:
 def _device(requested: str | None, profile: str) -> str:
     """The device a command runs on: the requested one (checked), else the profile's default when
     available (cuda for the paper profile, else cpu)."""
-    from ._checks import check_device
+    from .checks import check_device
 
     if requested is not None:
         check_device(requested)
@@ -71,8 +71,8 @@ def _device(requested: str | None, profile: str) -> str:
 
 # ------------------------------------------------------------------------------- download / doctor
 def _download(args: argparse.Namespace) -> int:
-    from . import assets
-    from .download import AssetError, download, downloadable
+    from .infra import assets
+    from .infra.download import AssetError, download, downloadable
 
     if args.all and args.names:
         args.parser.error("give asset names or --all, not both")
@@ -107,7 +107,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from .doctor import doctor
+    from .infra.doctor import doctor
 
     if args.celeba_hq is not None and not Path(args.celeba_hq).is_dir():
         args.parser.error(f"--celeba-hq: {args.celeba_hq} is not a folder")
@@ -151,7 +151,7 @@ def add_train_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_count, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: synthetic cpu, paper cuda "
                                                    "when available)")
-    from .diffnet import ARCHS
+    from .method.diffnet import ARCHS
 
     p.add_argument("--arch", choices=tuple(ARCHS), default=None,
                    help="ResNet depth (default: synthetic resnet18, paper resnet101)")
@@ -166,9 +166,9 @@ def add_train_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    from ._checks import check_readable_folder
-    from .locks import FolderBusy
-    from .train import TrainConfig
+    from .checks import check_readable_folder
+    from .infra.locks import FolderBusy
+    from .method.train import TrainConfig
 
     defaults = DEFAULTS[args.profile]
     try:
@@ -180,7 +180,7 @@ def _train_command(args: argparse.Namespace) -> int:
         config = TrainConfig(steps=defaults["steps"] if args.steps is None else args.steps, seed=args.seed,
                              arch=args.arch or defaults["arch"], device=device, out_dir=out)
         from . import profiles
-        from .train import train
+        from .method.train import train
 
         source = profiles.pair_source(args.profile, size=args.size, seed=args.seed, data=args.data,
                                       directions=args.directions, device=device)
@@ -196,8 +196,8 @@ def _train_command(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------- evaluate
 def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand on an ``argparse`` subparsers object."""
-    from .attributes import TABLE_ATTRIBUTES
-    from .methods import ALL_METHODS, SLUG
+    from .method.attributes import TABLE_ATTRIBUTES
+    from .evaluation.methods import ALL_METHODS, SLUG
 
     p = subparsers.add_parser(
         "evaluate", help="regenerate Tables 1-3 (LPIPS, MAE, FID) of a profile",
@@ -244,7 +244,7 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from .evaluate import KEEP_IMAGES, check_arguments, evaluate
+    from .evaluation.evaluate import KEEP_IMAGES, check_arguments, evaluate
 
     d = DEFAULTS[args.profile]
     n_images = args.n_images or d["n_images"]
@@ -281,8 +281,9 @@ def _on_ranks(purpose: str, profile: str, check, work):
     OUT's lock and building the setup first (it may train the synthetic classifier), and
     ``work(setup, out, dist, progress)`` on every rank. Returns ``(status, dist, (setup, result))``:
     status 2 after the one-line error (printed by the rank that should, :func:`_prints_error`)."""
-    from . import distributed, profiles
-    from .locks import FolderBusy
+    from .infra import distributed
+    from . import profiles
+    from .infra.locks import FolderBusy
 
     dist, checked = distributed.Dist(), False
     try:
@@ -331,7 +332,7 @@ def _evaluate_options(args: argparse.Namespace, n_images: int, device: str) -> d
 
 # ------------------------------------------------------------------------------------ leaderboard
 def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
-    """Register the ``leaderboard`` subcommand (:mod:`paperlib.leaderboard`)."""
+    """Register the ``leaderboard`` subcommand (:mod:`paperlib.evaluation.leaderboard`)."""
     p = subparsers.add_parser(
         "leaderboard", help="score every CAM method x layer x post-processing x segmentation against ground truth",
         description="On the first N SynthFace faces and every attribute, score each CAM combination's mask against "
@@ -369,7 +370,7 @@ def _leaderboard_command(args: argparse.Namespace) -> int:
         return "cpu", out, options
 
     def work(setup, out: Path, dist, progress: bool):
-        from .leaderboard import leaderboard
+        from .evaluation.leaderboard import leaderboard
 
         return leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh, progress=progress, dist=dist)
 
@@ -386,7 +387,7 @@ def _leaderboard_command(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- reproduce
 def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``reproduce`` on an ``argparse`` subparsers object."""
-    from .reproduce import NOTEBOOKS
+    from .teaching.reproduce import NOTEBOOKS
 
     p = subparsers.add_parser("reproduce", help="run every notebook of a profile end to end (papermill)")
     p.add_argument("--profile", choices=NAMES, default="synthetic")
@@ -416,7 +417,7 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _reproduce_command(args: argparse.Namespace) -> int:
-    from .reproduce import NOTEBOOKS, NotebookFailed, reproduce, reproduce_and_check
+    from .teaching.reproduce import NOTEBOOKS, NotebookFailed, reproduce, reproduce_and_check
 
     try:
         device = args.device or DEFAULTS[args.profile]["device"]
@@ -460,7 +461,7 @@ def add_check_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _check_command(args: argparse.Namespace) -> int:
-    from .regen_check import main_check
+    from .evaluation.regen_check import main_check
 
     try:
         return main_check(args.regenerated, args.against, args.outside_only)
@@ -472,8 +473,8 @@ def _check_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- edit
 def add_edit_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``edit`` (align your own photos, edit with the paper profile's networks, paste back)."""
-    from .attributes import ATTRIBUTES
-    from .photo_edit import EDIT_METHODS
+    from .method.attributes import ATTRIBUTES
+    from .photo.edit import EDIT_METHODS
 
     p = subparsers.add_parser(
         "edit", help="align your own photos (FFHQ), edit each face with the paper profile's networks, paste it back",
@@ -498,7 +499,7 @@ def add_edit_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _edit_command(args: argparse.Namespace) -> int:
-    from .photo_edit import check_edit_arguments, edit_photos
+    from .photo.edit import check_edit_arguments, edit_photos
 
     try:
         check_edit_arguments(args.photos, args.attribute, args.alpha, args.method)
@@ -544,13 +545,13 @@ def _align_command(args: argparse.Namespace) -> int:
         if args.size < 16:
             raise ValueError(f"size: expected at least 16, got {args.size}")
         out = _out_folder(args.out)
-        from .photo_io import MAX_PIXELS, photo_files
+        from .photo.io import MAX_PIXELS, photo_files
 
         max_pixels = args.max_pixels or MAX_PIXELS
         files = photo_files(args.photos, max_pixels)
         from tqdm.auto import tqdm
 
-        from .align import align_photo
+        from .photo.align import align_photo
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

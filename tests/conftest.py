@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 # Default paths (runs/, figures/<profile>/) resolve from the project root, not the current folder
-# (paperlib.paths). Tests isolate their outputs by changing into a temporary folder with
+# (paperlib.infra.paths). Tests isolate their outputs by changing into a temporary folder with
 # MonkeyPatch.chdir (the monkeypatch fixture, or MonkeyPatch.context() in module fixtures); that
 # folder also becomes the project root ($PAPERLIB_ROOT), undone with the folder change.
-ROOT_ENV = "PAPERLIB_ROOT"  # paperlib.paths.ENV (not imported here: conftest stays free of paperlib imports)
+ROOT_ENV = "PAPERLIB_ROOT"  # paperlib.infra.paths.ENV (not imported here: conftest stays free of paperlib imports)
 _chdir = pytest.MonkeyPatch.chdir
 
 
@@ -97,7 +97,7 @@ def small_paper_components(attributes, generation: str = "fixed", seed: int = 0)
     """The paper profile's wiring with small random-init networks (64 px pSp, ResNet18 DiffNet with
     17 classes, BiSeNet, a tiny deghosting network): plumbing only, no real numbers.
     Returns ``(components, psp, directions)``."""
-    from paperlib.diffnet import DiffNet
+    from paperlib.method.diffnet import DiffNet
     from paperlib.models.bisenet import BiSeNet
     from paperlib.models.deghosting import Deghosting
     from paperlib.models.psp import PSP

@@ -1,4 +1,4 @@
-"""paperlib.align on real photos with dlib's real models: detection, FFHQ quad, re-alignment of the
+"""paperlib.photo.align on real photos with dlib's real models: detection, FFHQ quad, re-alignment of the
 14 CelebA-HQ-aligned sample faces, paste-back, a moved photo, bad input, the ``align`` command."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paperlib import align
-from paperlib.align_report import corners, embed, identity_error, moved_error, paste_back_error
-from paperlib.photo_io import read_photo
+from paperlib.photo import align
+from paperlib.photo.align_report import corners, embed, identity_error, moved_error, paste_back_error
+from paperlib.photo.io import read_photo
 
 pytest.importorskip("dlib")
 
@@ -252,7 +252,7 @@ def test_dlib_and_opencv_load_only_when_used():
     import subprocess
     import sys
 
-    code = ("import sys, paperlib, paperlib.align, paperlib.photo_io, paperlib.align_report; "
+    code = ("import sys, paperlib, paperlib.photo.align, paperlib.photo.io, paperlib.photo.align_report; "
             "print(sorted(m for m in ('dlib', 'cv2', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

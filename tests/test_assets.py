@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from paperlib import assets, models
+from paperlib.infra import assets
+from paperlib import models
 from paperlib.__main__ import main
-from paperlib.assets import ASSETS, OfflineError, VerificationError
-from paperlib.diffnet import DiffNet
-from paperlib.download import DownloadFailed, asset_path, download, load_network, partial_files, torch_hub_file
+from paperlib.infra.assets import ASSETS, OfflineError, VerificationError
+from paperlib.method.diffnet import DiffNet
+from paperlib.infra.download import DownloadFailed, asset_path, download, load_network, partial_files, torch_hub_file
 
 QUOTA_PAGE = (b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>"
               b"<p class=\"uc-error-subcaption\">Too many users have viewed or downloaded this file recently."
@@ -307,7 +308,7 @@ def test_retries_resume_within_one_call(env, blob, server):
 def small_diffcam(monkeypatch, server):
     """``eogi-diffcam`` on a ResNet18 (fast), served as a raw state_dict like diff_cam_weight.pt."""
     monkeypatch.setitem(models.REGISTRY, "eogi-diffcam",
-                        ("paperlib.diffnet", "DiffNet", {"n_classes": 17, "arch": "resnet18"}))
+                        ("paperlib.method.diffnet", "DiffNet", {"n_classes": 17, "arch": "resnet18"}))
     torch.manual_seed(0)
     sd = DiffNet(17, "resnet18").state_dict()
     good, bad = io.BytesIO(), io.BytesIO()

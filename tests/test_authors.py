@@ -1,13 +1,13 @@
-"""The mask path of the authors' released scripts (``paperlib.authors``) and its named method."""
+"""The mask path of the authors' released scripts (``paperlib.method.authors``) and its named method."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from paperlib import authors, pipeline
-from paperlib.masks import segmentation_masks
-from paperlib.methods import ALL_METHODS, MASK_METHODS, SLUG, check_methods
+from paperlib.method import authors, pipeline
+from paperlib.method.masks import segmentation_masks
+from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS, SLUG, check_methods
 
 from conftest import small_paper_components
 

@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from conftest import TinyCNN
-from paperlib.attributes import check_attribute, class_index
-from paperlib.cam import compute_cam
-from paperlib.diffnet import DiffNet
-from paperlib.masks import blend, fuse_masks, parsing_to_mask, segmentation_masks
+from paperlib.method.attributes import check_attribute, class_index
+from paperlib.method.cam import compute_cam
+from paperlib.method.diffnet import DiffNet
+from paperlib.method.masks import blend, fuse_masks, parsing_to_mask, segmentation_masks
 
 
 @pytest.fixture(scope="module")

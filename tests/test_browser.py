@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, ROOT_ENV
-from paperlib.reproduce import SMOKE
+from paperlib.teaching.reproduce import SMOKE
 
 NOTEBOOK = "00_walkthrough"
 #: The controls' leaf widgets: not a container, not the Output widget that holds the picture.

@@ -8,9 +8,10 @@ import shutil
 import pytest
 import torch
 
-from paperlib.cache import CorruptEntry, EvalCache, load_png, png_complete, read_json
-from paperlib.diffnet import DiffNet
-from paperlib.evaluate import evaluate
+from paperlib.evaluation.cache import CorruptEntry, EvalCache, load_png, png_complete
+from paperlib.infra.files import read_json
+from paperlib.method.diffnet import DiffNet
+from paperlib.evaluation.evaluate import evaluate
 from paperlib.profiles.synthetic import setup as synthetic_setup
 from paperlib.synth import SynthInverter, SynthWorld
 
@@ -78,7 +79,7 @@ def test_truncated_json_is_recomputed(setup, reference, copy, capsys, which):
 def test_truncated_features_are_recomputed(setup, tmp_path, capsys):
     """FID features (.npz) cut short: reported, moved aside, the chunk recomputed (no PNG kept to
     score again), FID unchanged."""
-    from paperlib.metrics import FIDMetric
+    from paperlib.evaluation.metrics import FIDMetric
 
     fid = FIDMetric(features=lambda x: x.mean(dim=(2, 3)), progress=False)
     out = tmp_path / "fid"
@@ -99,7 +100,7 @@ def test_truncated_features_are_recomputed(setup, tmp_path, capsys):
 def test_png_that_does_not_decode_is_regenerated(setup, reference, copy, capsys):
     """A kept PNG with its end chunk but damaged data is caught when scored (here: a stand-in LPIPS
     appears, so the kept PNGs are scored again), moved aside and regenerated."""
-    from paperlib.metrics import LPIPSMetric
+    from paperlib.evaluation.metrics import LPIPSMetric
 
     cache = EvalCache(copy / "cache")
     png = cache.image("pSp", "Smiling", 0)

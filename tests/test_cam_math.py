@@ -5,11 +5,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import paperlib.cam as cam_mod
+import paperlib.method.cam as cam_mod
 from conftest import TinyCNN
-from paperlib.cam import (compute_cam, first_component_projection, gradcam_plus_plus_alpha,
+from paperlib.method.cam import (compute_cam, first_component_projection, gradcam_plus_plus_alpha,
                           minmax_normalize)
-from paperlib.masks import blend, fuse_masks
+from paperlib.method.masks import blend, fuse_masks
 
 
 def _head_score(a, v, u, b):
@@ -115,7 +115,7 @@ def test_cam_builds_no_parameter_gradients_and_restores_mode():
 
 
 def test_cam_variants_equal_separate_calls():
-    from paperlib.cam import cam_variants
+    from paperlib.method.cam import cam_variants
     torch.manual_seed(3)
     model = TinyCNN().eval()
     x = torch.rand(2, 3, 16, 16) * 2 - 1
@@ -146,7 +146,7 @@ def test_elementwise_and_channel_methods_at_and_before_global_pooling():
     channel, so HiResCAM's and XGrad-CAM's maps equal Grad-CAM's and LayerCAM's weights are (N, K, h, w)
     copies of ReLU(Grad-CAM's); at layer4's block before last the gradient varies in space and
     HiResCAM differs from Grad-CAM."""
-    from paperlib.diffnet import DiffNet, cam_layer
+    from paperlib.method.diffnet import DiffNet, cam_layer
 
     torch.manual_seed(3)
     net = DiffNet(7, "resnet18-os16").eval()

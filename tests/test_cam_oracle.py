@@ -9,8 +9,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
 from conftest import TinyCNN
-from paperlib.cam import compute_cam, first_component_projection
-from paperlib.diffnet import DiffNet
+from paperlib.method.cam import compute_cam, first_component_projection
+from paperlib.method.diffnet import DiffNet
 
 ORACLES = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "hirescam": HiResCAM, "xgradcam": XGradCAM,
            "layercam": LayerCAM}

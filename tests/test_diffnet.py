@@ -5,7 +5,7 @@ import torchvision
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from conftest import assert_matches_manifest
-from paperlib.diffnet import ARCHS, DiffNet, differential_features
+from paperlib.method.diffnet import ARCHS, DiffNet, differential_features
 
 
 def test_resnet101_state_dict_equals_eogi_manifest(shared):
@@ -35,7 +35,7 @@ def test_forward_shapes(arch):
 def test_output_stride_16_gives_the_papers_8x8_grid_at_128():
     """``resnet18-os16``: layer4 keeps layer3's resolution, so 128² gives an 8 × 8 CAM grid (the
     plain ResNet18 gives 4 × 4), with the same parameter shapes."""
-    from paperlib.pipeline import Components, cam_grid
+    from paperlib.method.pipeline import Components, cam_grid
 
     grids = {}
     for arch in ("resnet18", "resnet18-os16"):

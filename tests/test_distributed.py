@@ -11,8 +11,8 @@ import time
 import pytest
 import torch
 
-from paperlib.distributed import Dist, init, main_lock, shard
-from paperlib.locks import folder_lock
+from paperlib.infra.distributed import Dist, init, main_lock, shard
+from paperlib.infra.locks import folder_lock
 
 N, BATCH, ATTR = 8, 2, "Smiling"  # 4 chunks: rank 0 computes chunks 0 and 2, rank 1 chunks 1 and 3
 METHODS = ("psp", "e4e", "eogi", "diff-cam-pp")
@@ -23,7 +23,7 @@ JSONS = ("table1_lpips.json", "table2_mae.json", "table3_fid.json", "localizatio
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     """A folder with a cheap (untrained) classifier and the environment of the runs."""
-    from paperlib.diffnet import DiffNet
+    from paperlib.method.diffnet import DiffNet
 
     root = tmp_path_factory.mktemp("dist")
     torch.manual_seed(0)

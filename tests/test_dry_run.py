@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 
 from conftest import sidecar as _sidecar
-from paperlib.attributes import ATTRIBUTES
+from paperlib.method.attributes import ATTRIBUTES
 from paperlib.cli import main
-from paperlib.reproduce import NOTEBOOKS, reproduce
+from paperlib.teaching.reproduce import NOTEBOOKS, reproduce
 
 #: The notebooks of the CI dry run (see the module docstring).
 CI_NOTEBOOKS = ("00_walkthrough", "01_train_diffcam", "05_tables")

@@ -8,14 +8,14 @@ import shutil
 import pytest
 import torch
 
-from paperlib.attributes import TABLE_ATTRIBUTES
-from paperlib.diffnet import DiffNet
-from paperlib.cache import load_png, to_uint8
-from paperlib.evaluate import compute_batch, evaluate
-from paperlib.methods import ALL_METHODS, MASK_METHODS
+from paperlib.method.attributes import TABLE_ATTRIBUTES
+from paperlib.method.diffnet import DiffNet
+from paperlib.evaluation.cache import load_png, to_uint8
+from paperlib.evaluation.evaluate import compute_batch, evaluate
+from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS
 from paperlib.profiles.synthetic import setup as synthetic_setup
-from paperlib.metrics import FIDMetric, LPIPSMetric, available_metrics, mae
-from paperlib.published import TABLES
+from paperlib.evaluation.metrics import FIDMetric, LPIPSMetric, available_metrics, mae
+from paperlib.evaluation.published import TABLES
 from paperlib.synth import SynthInverter, SynthWorld
 
 N, ATTRS, BATCH = 3, ("Smiling",), 2

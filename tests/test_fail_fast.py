@@ -12,9 +12,9 @@ import time
 import pytest
 import torch
 
-from paperlib.attributes import ATTRIBUTES
+from paperlib.method.attributes import ATTRIBUTES
 from paperlib.cli import main
-from paperlib.methods import ALL_METHODS, SLUG
+from paperlib.evaluation.methods import ALL_METHODS, SLUG
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 
@@ -120,7 +120,7 @@ def test_unreadable_or_missing_folders(empty_cwd, tmp_path, capsys):
 
 
 def test_reproduce_rejects_bad_arguments_before_any_notebook(empty_cwd, capsys, tmp_path):
-    from paperlib.reproduce import reproduce
+    from paperlib.teaching.reproduce import reproduce
 
     with pytest.raises(ValueError, match=r"^device: expected a torch device such as 'cpu' or 'cuda', got 'gpu'$"):
         reproduce("synthetic", device="gpu")
@@ -141,7 +141,7 @@ def test_reproduce_rejects_bad_arguments_before_any_notebook(empty_cwd, capsys, 
     ({"steps": 0}, r"^steps: expected a positive integer, got 0$"),
 ])
 def test_notebook_parameters(kwargs, message):
-    from paperlib.notebook import check_parameters
+    from paperlib.teaching.notebook import check_parameters
 
     params = {"profile": "synthetic", "attributes": ["Beard"], "n_images": 2, "device": "cpu", "seed": 0,
               "steps": 3, **kwargs}

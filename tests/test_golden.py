@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import paperlib.models
-from paperlib import attributes, cam, pipeline
+from paperlib.method import attributes, cam, pipeline
 from paperlib.profiles import paper as paper_profile
 
 #: The rows ``_rows`` keys keep of a 1024² output (README: "rows").
@@ -335,7 +335,7 @@ def run_diffcam_masks(nets, inputs, config, attribute):
     """README "diffcam-masks.pt in detail", for one attribute."""
     net, k = nets["eogi-diffcam"], config["class_index"][attribute]
     assert attributes.EOGI17_INDEX[attribute] == k, (
-        f"{attribute}: paperlib.attributes.EOGI17_INDEX gives {attributes.EOGI17_INDEX[attribute]}, golden class {k}")
+        f"{attribute}: paperlib.method.attributes.EOGI17_INDEX gives {attributes.EOGI17_INDEX[attribute]}, golden class {k}")
 
     def up(x):  # README: the 1024² images
         return F.interpolate(x, size=(1024, 1024), mode="bilinear", align_corners=False)

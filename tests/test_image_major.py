@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 import torch
 
-from paperlib.evaluate import compute_chunk
-from paperlib.methods import ALL_METHODS, MASK_METHODS
-from paperlib.pipeline import VARIANTS, edit_variants
+from paperlib.evaluation.evaluate import compute_chunk
+from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS
+from paperlib.method.pipeline import VARIANTS, edit_variants
 from paperlib.profiles import Setup
 
 ATTRS = ("Beard", "Smiling")

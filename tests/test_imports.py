@@ -1,5 +1,9 @@
 """Imports in ``paperlib/`` run one way: no module imports (at top level or inside a function)
-a module that imports it back, directly or through others."""
+a module that imports it back, directly or through others; and the subpackages form layers, each
+importing only from the layers below it (lazy imports included):
+
+    cli  ->  evaluation | photo | teaching  ->  profiles  ->  synth  ->  method  ->  infra  ->  models  ->  checks
+"""
 
 from __future__ import annotations
 
@@ -87,6 +91,61 @@ def test_no_import_circle_in_paperlib():
 
 def test_models_do_not_import_the_asset_cache():
     graph = import_graph()
-    offenders = {m: sorted(t for t in deps if t in ("paperlib.assets", "paperlib.download"))
+    offenders = {m: sorted(t for t in deps if t in ("paperlib.infra.assets", "paperlib.infra.download"))
                  for m, deps in graph.items() if m.startswith("paperlib.models")}
     assert not any(offenders.values()), offenders
+
+
+#: The layers, top first; a module may import from its own layer and the layers below it. Within a
+#: layer, different subpackages may import each other (evaluation, photo and teaching are peers).
+LAYERS: list[tuple[str, ...]] = [
+    ("paperlib.cli", "paperlib.__main__"),
+    ("paperlib.evaluation", "paperlib.photo", "paperlib.teaching"),
+    ("paperlib.profiles",),
+    ("paperlib.synth",),
+    ("paperlib.method",),
+    ("paperlib.infra",),
+    ("paperlib.models",),
+]
+
+
+def layer_of(module: str) -> int:
+    """The index of ``module``'s layer in :data:`LAYERS` (0 = top); the package root ``paperlib``
+    (only ``__version__``) and ``paperlib.checks`` (the argument validators) sit below everything."""
+    if module in ("paperlib", "paperlib.checks"):
+        return len(LAYERS)
+    for i, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return i
+    raise AssertionError(f"{module} belongs to no layer of tests/test_imports.py LAYERS; add its subpackage there")
+
+
+def layering_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that goes up the layers, as 'importer -> imported'."""
+    return sorted(f"{m} -> {t}" for m, deps in graph.items() for t in deps if layer_of(t) < layer_of(m))
+
+
+def test_the_layering_checker_finds_an_inverted_import():
+    graph = {"paperlib.method.cam": {"paperlib.evaluation.metrics"}, "paperlib.evaluation.metrics": set(),
+             "paperlib.photo.edit": {"paperlib.teaching.figures", "paperlib.method.pipeline"},
+             "paperlib.teaching.figures": set(), "paperlib.method.pipeline": set()}
+    assert layering_violations(graph) == ["paperlib.method.cam -> paperlib.evaluation.metrics"]
+
+
+def test_every_module_has_a_layer_and_imports_only_downwards():
+    graph = import_graph()
+    for m in graph:
+        layer_of(m)
+    assert layering_violations(graph) == []
+
+
+def test_the_package_root_and_the_validators_import_nothing_of_paperlib():
+    graph = import_graph()
+    assert graph["paperlib"] == set() and graph["paperlib.checks"] == set()
+
+
+def test_the_method_core_is_one_folder_with_every_equation():
+    core = PACKAGE / "method"
+    text = "\n".join(p.read_text() for p in core.glob("*.py"))
+    for eq in range(4, 12):
+        assert f"eq {eq}" in text.lower() or f"eq. {eq}" in text.lower() or f"({eq})" in text, f"eq {eq} not in method/"

@@ -8,14 +8,14 @@ import json
 import pytest
 import torch
 
-import paperlib.leaderboard as lb
-from paperlib.attributes import ATTRIBUTES
-from paperlib.cache import EvalCache
-from paperlib.cam import compute_cam
+import paperlib.evaluation.leaderboard as lb
+from paperlib.method.attributes import ATTRIBUTES
+from paperlib.evaluation.cache import EvalCache
+from paperlib.method.cam import compute_cam
 from paperlib.cli import main
-from paperlib.diffnet import DiffNet, cam_layer
-from paperlib.masks import blend, blur_mask, fuse_masks, segmentation_masks
-from paperlib.pipeline import edit_variants
+from paperlib.method.diffnet import DiffNet, cam_layer
+from paperlib.method.masks import blend, blur_mask, fuse_masks, segmentation_masks
+from paperlib.method.pipeline import edit_variants
 from paperlib.profiles.synthetic import setup as synthetic_setup
 from paperlib.synth import SynthInverter, SynthWorld
 from paperlib.synth.scores import blend_errors, intended_region, localization

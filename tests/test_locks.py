@@ -1,4 +1,4 @@
-"""Two processes never write one run folder or cache at once (paperlib.locks, on filelock)."""
+"""Two processes never write one run folder or cache at once (paperlib.infra.locks, on filelock)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import types
 
 import pytest
 
-from paperlib.locks import OWNER_NAME, FolderBusy, folder_lock
+from paperlib.infra.locks import OWNER_NAME, FolderBusy, folder_lock
 
-HOLD = ("import sys, time\nfrom paperlib.locks import folder_lock\n"
+HOLD = ("import sys, time\nfrom paperlib.infra.locks import folder_lock\n"
         "with folder_lock(sys.argv[1], 'holder'):\n    print('held', flush=True)\n    time.sleep(float(sys.argv[2]))\n")
 
 
@@ -73,7 +73,7 @@ def holder(tmp_path):
 
 
 def test_evaluate_on_a_cache_in_use(holder):
-    from paperlib.evaluate import evaluate
+    from paperlib.evaluation.evaluate import evaluate
 
     folder, proc = holder
     with pytest.raises(FolderBusy, match=rf"^evaluate: {folder.resolve()} is in use by process {proc.pid} on "):

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from paperlib.attributes import (ATTRIBUTES, CLASS_INDEX, EOGI17_INDEX, TABLE_ATTRIBUTES,
+from paperlib.method.attributes import (ATTRIBUTES, CLASS_INDEX, EOGI17_INDEX, TABLE_ATTRIBUTES,
                                  class_index)
-from paperlib.masks import (LABELS, MODIF_COMPONENTS, ORG_COMPONENTS, PAPER_COMPONENTS,
+from paperlib.method.masks import (LABELS, MODIF_COMPONENTS, ORG_COMPONENTS, PAPER_COMPONENTS,
                             parsing_to_mask, segmentation_masks)
 
 
@@ -49,7 +49,7 @@ def test_threshold_and_blur_masks():
     interior impulse, equals the dense 2-D Gaussian there, and rejects a bad sigma in one line."""
     import torch.nn.functional as F
 
-    from paperlib.masks import blur_mask, gaussian_kernel, threshold_mask
+    from paperlib.method.masks import blur_mask, gaussian_kernel, threshold_mask
 
     m = torch.tensor([[[0.1, 0.5, 0.51], [0.9, 0.0, 1.0]]])
     assert threshold_mask(m, 0.5).tolist() == [[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0]]]

@@ -1,4 +1,4 @@
-"""paperlib.metrics: MAE, LPIPS, FID math, batching, and honesty about missing weights.
+"""paperlib.evaluation.metrics: MAE, LPIPS, FID math, batching, and honesty about missing weights.
 
 No network and no real weights here: LPIPS and FID use clearly labelled stand-ins (a random
 AlexNet / a fixed random conv), which test the wiring and the math, never the paper's numbers.
@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import metrics
-from paperlib.metrics import FIDMetric, LPIPSMetric, MetricUnavailable
+from paperlib.evaluation import metrics
+from paperlib.evaluation.metrics import FIDMetric, LPIPSMetric, MetricUnavailable
 
 LPIPS_FILE = "alexnet-owt-7be5be79.pth"
 FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -62,7 +62,7 @@ def lpips_stand_in():
 
 def expected_command(metric):
     """The download command must name an asset the registry really has."""
-    from paperlib import assets
+    from paperlib.infra import assets
 
     filename = {"lpips": LPIPS_FILE, "fid": FID_FILE}[metric]
     names = [a.name for a in assets.ASSETS.values() if a.filename == filename and a.alias_of is None]
@@ -340,8 +340,9 @@ def test_available_metrics_reports_reasons(empty_hub):
 def test_weights_from_the_paperlib_cache_are_linked_in(empty_hub, tmp_path, monkeypatch):
     """A file fetched with `python -m paperlib download` (in $PAPERLIB_HOME) is verified and linked
     into torch hub's checkpoints; one that fails verification is refused, in one line."""
-    from paperlib import assets, download
+    from paperlib.infra import assets
 
+    from paperlib.infra import download
     name = expected_command("fid").rsplit(" ", 1)[-1]
     cached = assets.cache_path(name)
     cached.parent.mkdir(parents=True)

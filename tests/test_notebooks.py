@@ -9,7 +9,7 @@ import torch
 
 from conftest import ROOT, ROOT_ENV
 from conftest import sidecar as _sidecar
-from paperlib.reproduce import NOTEBOOKS, reproduce, run_notebook
+from paperlib.teaching.reproduce import NOTEBOOKS, reproduce, run_notebook
 
 PARAMETERS = {"profile", "device", "seed", "n_images", "steps", "attributes", "out_dir", "smoke", "random_weights",
               "images"}
@@ -108,7 +108,7 @@ def test_parameters_flow(smoke_run, tmp_path, monkeypatch):
 
 
 def test_bad_parameter_fails_with_cell_and_error(smoke_run, tmp_path, monkeypatch):
-    from paperlib.reproduce import NotebookFailed
+    from paperlib.teaching.reproduce import NotebookFailed
     monkeypatch.chdir(smoke_run[0])
     with pytest.raises(NotebookFailed, match=r"02_figure2: cell \d+ raised ValueError: attribute: unknown attribute 'Bald'"):
         run_notebook("02_figure2", {"smoke": True, "attributes": ["Bald"], "out_dir": str(tmp_path)}, tmp_path)
@@ -117,10 +117,10 @@ def test_bad_parameter_fails_with_cell_and_error(smoke_run, tmp_path, monkeypatc
 def test_explorer_callback_draws_every_toggle_combination():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from paperlib.diffnet import DiffNet
+    from paperlib.method.diffnet import DiffNet
     from paperlib.profiles.synthetic import setup as synthetic_setup
     from paperlib.synth import SynthInverter, SynthWorld
-    from paperlib.teach import explorer_image
+    from paperlib.teaching.walkthrough import explorer_image
 
     torch.manual_seed(0)
     setup = synthetic_setup(1, size=64, classifier=DiffNet(7, "resnet18").eval(),

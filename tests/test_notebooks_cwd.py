@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, ROOT_ENV
 from conftest import sidecar as _sidecar
-from paperlib.reproduce import SMOKE, run_notebook
+from paperlib.teaching.reproduce import SMOKE, run_notebook
 
 
 def _files(folder) -> set:
@@ -22,7 +22,7 @@ def _parameters(name: str) -> dict:
 
 
 def test_project_root_rules(tmp_path, monkeypatch):
-    from paperlib.paths import ENV, project_root, under_root
+    from paperlib.infra.paths import ENV, project_root, under_root
     from paperlib.profiles.synthetic import default_classifier
 
     assert ENV == ROOT_ENV

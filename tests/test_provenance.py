@@ -18,7 +18,7 @@ def clone(tmp_path):
 
 
 def _info(root):
-    from paperlib.provenance import git_info
+    from paperlib.infra.provenance import git_info
 
     return git_info(root)
 

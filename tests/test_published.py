@@ -2,7 +2,7 @@
 
 import re
 
-from paperlib.published import METHODS, TABLE_NUMBER, TABLES
+from paperlib.evaluation.published import METHODS, TABLE_NUMBER, TABLES
 
 NAMES = {"Beard": "Beard", "Bushy eyebrows": "Bushy_Eyebrows", "Old": "Old", "Smiling": "Smiling"}
 

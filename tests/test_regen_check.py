@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from paperlib import regen_check as rc
+from paperlib.evaluation import regen_check as rc
 from paperlib.__main__ import main
-from paperlib.metrics import summarize
-from paperlib.notebook import FINAL_LOSS_WINDOW, finish, table_numbers, training_numbers
-from paperlib.tables import markdown_tables, write_csv
+from paperlib.evaluation.metrics import summarize
+from paperlib.teaching.notebook import FINAL_LOSS_WINDOW, finish, table_numbers, training_numbers
+from paperlib.evaluation.tables import markdown_tables, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 40
@@ -171,7 +171,7 @@ def test_writers_store_the_standard_errors(tmp_path):
 
 
 def test_variant_names_match_the_methods():
-    from paperlib.methods import MASK_METHODS
+    from paperlib.evaluation.methods import MASK_METHODS
 
     assert all(MASK_METHODS[m] == v for v, m in rc.VARIANT_METHOD.items())
 
@@ -202,7 +202,7 @@ def test_cli_one_line_errors(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("moved", [False, True])
 def test_reproduce_check_regenerates_into_runs_and_compares(tmp_path, monkeypatch, capsys, moved):
     """The hook with the notebooks replaced by a copy of the committed folder (one mean moved far)."""
-    from paperlib import reproduce as rp
+    from paperlib.teaching import reproduce as rp
 
     committed = _write_folder(tmp_path / "figures" / "synthetic")
     monkeypatch.chdir(tmp_path)

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from paperlib.attributes import ATTRIBUTES
-from paperlib.diffnet import DiffNet
-from paperlib.pipeline import VARIANTS, run
+from paperlib.method.attributes import ATTRIBUTES
+from paperlib.method.diffnet import DiffNet
+from paperlib.method.pipeline import VARIANTS, run
 from paperlib.synth import (SynthInverter, blend_errors, components, intended_region, localization,
                             observe, SynthWorld)
 from paperlib.synth.world import LATENT_DIM
@@ -133,8 +133,8 @@ def test_pipeline_rejects_non_finite_alpha(world):
 
 
 def test_segmentation_never_adds_damage_outside_the_region(world):
-    from paperlib.evaluate import compute_batch
-    from paperlib.methods import MASK_METHODS
+    from paperlib.evaluation.evaluate import compute_batch
+    from paperlib.evaluation.methods import MASK_METHODS
     from paperlib.profiles.synthetic import setup as synthetic_setup
     torch.manual_seed(0)
     setup = synthetic_setup(3, size=64, classifier=DiffNet(7, "resnet18").eval(),
@@ -187,7 +187,7 @@ def test_side_effects_are_weaker_than_the_attribute(attribute):
 def test_classifier_learns_the_synthetic_world():
     """A short run of EOGI's recipe on SynthFace pairs (64², ResNet18) is far above chance (1/7)."""
     from paperlib.synth import pair_source
-    from paperlib.train import TrainConfig, train
+    from paperlib.method.train import TrainConfig, train
     import tempfile
 
     with tempfile.TemporaryDirectory() as out:

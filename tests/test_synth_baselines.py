@@ -5,8 +5,8 @@ import csv
 import pytest
 import torch
 
-from paperlib.diffnet import DiffNet
-from paperlib.evaluate import evaluate
+from paperlib.method.diffnet import DiffNet
+from paperlib.evaluation.evaluate import evaluate
 from paperlib.profiles.synthetic import setup as synthetic_setup
 from paperlib.synth import SynthInverter, SynthWorld, observe
 from paperlib.synth import baselines as sb

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from paperlib.cam import ALPHA_EPS, TTA_FACTORS, activations_and_grads, gradcam_plus_plus_weights, gradcam_weights, tta_views
-from paperlib.diffnet import DiffNet
-from paperlib.teach_cam import (CAM_LAYERS, AtLayer, cam_layer, gradient_spatial_variation, layer_comparison,
+from paperlib.method.cam import ALPHA_EPS, TTA_FACTORS, activations_and_grads, gradcam_plus_plus_weights, gradcam_weights, tta_views
+from paperlib.method.diffnet import DiffNet
+from paperlib.teaching.cam_layers import (CAM_LAYERS, AtLayer, cam_layer, gradient_spatial_variation, layer_comparison,
                                 plusplus_factor)
 
 CLASS = 2
@@ -67,7 +67,7 @@ def test_cam_layer_choice_and_bad_name(net_and_pairs):
 
 
 def test_tta_labels_and_flip_marker():
-    from paperlib.teach import flip_marker, tta_labels
+    from paperlib.teaching.walkthrough import flip_marker, tta_labels
 
     labels = tta_labels()
     assert len(labels) == 2 * len(TTA_FACTORS)
@@ -85,7 +85,7 @@ def test_tta_labels_and_flip_marker():
 
 
 def test_explorer_controls_are_compact_and_wide_enough():
-    from paperlib.teach import explorer_controls
+    from paperlib.teaching.walkthrough import explorer_controls
 
     c = explorer_controls(4)
     assert int(c["alpha"].layout.width.rstrip("px")) >= 300 and c["alpha"].readout
@@ -113,8 +113,8 @@ def _pixels(fig):
 
 
 def test_teach_figures_have_their_panels(small_setup):
-    from paperlib import teach
-    from paperlib.pipeline import VARIANTS
+    from paperlib.teaching import walkthrough as teach
+    from paperlib.method.pipeline import VARIANTS
 
     e = teach.edit_face(small_setup, 0, "Beard", tuple(VARIANTS))
     panels = {"steps": (teach.steps_figure(e, "Beard"), 5), "no_mask": (teach.no_mask_figure(e), 6),
@@ -130,7 +130,7 @@ def test_teach_figures_have_their_panels(small_setup):
 
 
 def test_explorer_layer_choice_changes_the_mask(small_setup):
-    from paperlib.teach import explorer_image
+    from paperlib.teaching.walkthrough import explorer_image
 
     images = {layer: _pixels(explorer_image(small_setup, "Smiling", 20.0, 0, layer=layer)) for layer in CAM_LAYERS}
     assert not np.array_equal(images["layer4"], images["layer3, last block"])

@@ -15,12 +15,12 @@ from torch import nn
 
 import paperlib
 import paperlib.models
-from paperlib.attributes import ATTRIBUTES, CLASS_INDEX
-from paperlib.diffnet import DiffNet
+from paperlib.method.attributes import ATTRIBUTES, CLASS_INDEX
+from paperlib.method.diffnet import DiffNet
 from paperlib.cli import add_train_cli
 from paperlib.profiles import pair_source as pair_source_for
 from paperlib.profiles.paper import LatentEditPairs, direction_asset, load_directions
-from paperlib.train import (
+from paperlib.method.train import (
     CHECKPOINT_NAME,
     PairSource,
     TrainConfig,
@@ -364,7 +364,7 @@ def test_load_directions(tmp_path):
 
 
 def test_directions_from_the_asset_cache(monkeypatch, tmp_path):
-    from paperlib.assets import ASSETS
+    from paperlib.infra.assets import ASSETS
 
     assert [direction_asset(n) for n in sorted(ATTRIBUTES)] == [
         "eogi-direction-beard", "eogi-direction-bushy-eyebrows", "eogi-direction-eyeglasses",

@@ -3,7 +3,7 @@
 ``build(name)`` returns a random-init module with the official parameter names (no download);
 ``load(name, path)`` loads an official file through the network's ``from_checkpoint``, which
 raises one error listing missing / unexpected / wrongly shaped keys when the file does not
-match. This package knows nothing of the asset cache: :func:`paperlib.download.load_network`
+match. This package knows nothing of the asset cache: :func:`paperlib.infra.download.load_network`
 resolves the verified cached file and calls :func:`load`.
 """
 
@@ -24,7 +24,7 @@ REGISTRY: dict[str, tuple[str, str, dict]] = {
     "restyle-psp-ffhq-encode": ("paperlib.models.restyle", "ReStyle", {"variant": "psp"}),
     "restyle-e4e-ffhq-encode": ("paperlib.models.restyle", "ReStyle", {"variant": "e4e"}),
     "face-parsing-bisenet": ("paperlib.models.bisenet", "BiSeNet", {}),
-    "eogi-diffcam": ("paperlib.diffnet", "DiffNet", {"n_classes": 17, "arch": "resnet101"}),
+    "eogi-diffcam": ("paperlib.method.diffnet", "DiffNet", {"n_classes": 17, "arch": "resnet101"}),
     "eogi-deghosting": ("paperlib.models.deghosting", "Deghosting", {}),
 }
 
@@ -44,11 +44,11 @@ def build(name: str, **overrides) -> nn.Module:
 
 def load(name: str, path: str | Path) -> nn.Module:
     """Network ``name`` with its official weights from the file ``path`` (checked strictly).
-    For the verified file of the asset cache use :func:`paperlib.download.load_network`."""
+    For the verified file of the asset cache use :func:`paperlib.infra.download.load_network`."""
     cls, kwargs = _class(name)
     if path is None:
         raise ValueError(f"path: load({name!r}, path) needs the checkpoint file; for the cached asset use "
-                         f"paperlib.download.load_network({name!r})")
+                         f"paperlib.infra.download.load_network({name!r})")
     return cls.from_checkpoint(path, **kwargs)
 
 

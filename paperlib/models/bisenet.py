@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_tensor, check_unit_range
+from ..checks import check_tensor, check_unit_range
 from ._checkpoint import extract_state_dict, load_strict, read_checkpoint
 
 #: The official test resolution and the ImageNet statistics the parser was trained with.

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_tensor
+from ..checks import check_tensor
 from ._checkpoint import extract_state_dict, load_strict, read_checkpoint
 from .op import FusedLeakyReLU, fused_leaky_relu, make_kernel, upfirdn2d
 from .stylegan2 import ToRGB, grouped_modulated_conv

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_tensor
+from ..checks import check_tensor
 
 #: Units per stage for each supported depth; stage depths are always 64, 128, 256, 512.
 STAGE_UNITS: dict[int, tuple[int, int, int, int]] = {

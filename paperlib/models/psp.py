@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_tensor
+from ..checks import check_tensor
 from ._checkpoint import CheckpointMismatch, extract_state_dict, load_strict, read_checkpoint
 from .irse import ENCODER_SIZE, GradualStyleBlock, IRSEBackbone, upsample_add
 

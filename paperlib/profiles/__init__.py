@@ -4,7 +4,7 @@ A profile (``synthetic``: SynthFace on the CPU; ``paper``: the official networks
 provides
 
 - a :class:`Setup` for the evaluation, the figures and the notebooks (:func:`get`): the
-  pipeline's :class:`paperlib.pipeline.Components`, the source photos, the baselines, the
+  pipeline's :class:`paperlib.method.pipeline.Components`, the source photos, the baselines, the
   settings that determine the images, and optionally a :class:`GroundTruth` hook that scores
   each mask against the true edit region (only a world that knows it, SynthFace, has one);
 - the training pairs of the differential classifier (:func:`pair_source`);
@@ -13,7 +13,7 @@ provides
 
 Modules: ``base`` (the protocol), ``synthetic``, ``paper``; this file only dispatches by name.
 
-``paperlib.train``, ``paperlib.evaluate``, the figures, the notebooks and ``reproduce`` ask a
+``paperlib.method.train``, ``paperlib.evaluation.evaluate``, the figures, the notebooks and ``reproduce`` ask a
 profile for what they need and know nothing of either world.
 """
 
@@ -44,7 +44,7 @@ def get(name: str, **options) -> Setup:
 
 
 def pair_source(name: str, **options):
-    """The training pairs of profile ``name`` (a :class:`paperlib.train.PairSource`)."""
+    """The training pairs of profile ``name`` (a :class:`paperlib.method.train.PairSource`)."""
     return _module(name).pair_source(**options)
 
 

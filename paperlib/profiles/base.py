@@ -8,8 +8,8 @@ from typing import Callable, Optional, Protocol, Sequence
 
 import torch
 
-from ..attributes import INTERFACEGAN_ATTRIBUTES
-from ..pipeline import BatchEdit, Components
+from ..method.attributes import INTERFACEGAN_ATTRIBUTES
+from ..method.pipeline import BatchEdit, Components
 
 #: The profiles, by name.
 NAMES: tuple[str, ...] = ("synthetic", "paper")
@@ -53,9 +53,9 @@ class Setup:
     ``ground_truth``: the optional :class:`GroundTruth` hook. ``note``: one sentence printed
     under the tables' title (how to read this profile's numbers). ``random_weights``: every
     network is random-init (a dry run at the official sizes): figures, tables and sidecars say
-    so and its runs live under ``runs/random-weights/``. ``metrics``: metric objects to use for
-    ``"LPIPS"`` / ``"FID"`` instead of the real ones (the dry run's random-init networks; their
-    cells are marked stand-in).
+    so and its runs live under ``runs/random-weights/``. The evaluation then
+    measures LPIPS / FID with random-init networks too (:func:`paperlib.evaluation.metrics.random_init_metrics`;
+    their cells are marked stand-in).
     """
 
     profile: str
@@ -72,7 +72,6 @@ class Setup:
     note: str = ""
     device: str = "cpu"
     random_weights: bool = False
-    metrics: dict = field(default_factory=dict)
 
 
 def check_profile(name: str) -> str:
@@ -84,28 +83,15 @@ def check_profile(name: str) -> str:
 
 
 
-def reuse_inversion(invert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``invert`` remembering its last call: called again with the same, unmodified images tensor
-    (a baseline's Old, then Smiling edit of one batch) it returns the same latents without inverting."""
-    last: dict = {}
-
-    def cached(images: torch.Tensor) -> torch.Tensor:
-        if last.get("images") is not images or last.get("version") != images._version:
-            last.update(images=images, version=images._version, w=invert(images))
-        return last["w"]
-
-    return cached
-
-
 #: Where the runs of a dry run with random-init networks live, under the project root (never ``figures/``).
 RANDOM_WEIGHTS_RUNS = Path("runs/random-weights")
 
 
 def runs_root(random_weights: bool = False, smoke: bool = False) -> Path:
-    """The folder of a profile's runs under the project root (:func:`paperlib.paths.project_root`):
+    """The folder of a profile's runs under the project root (:func:`paperlib.infra.paths.project_root`):
     ``runs``, ``runs/random-weights`` for a dry run with random-init networks, with ``/smoke`` for
     smoke runs."""
-    from ..paths import under_root
+    from ..infra.paths import under_root
 
     root = under_root(RANDOM_WEIGHTS_RUNS if random_weights else "runs")
     return root / "smoke" if smoke else root
@@ -123,5 +109,4 @@ def run_dir(kind: str, profile: str, seed: int = 0, steps: int | None = None, sm
     return runs_root(random_weights, smoke) / name
 
 
-__all__ = ["NAMES", "DEFAULTS", "RANDOM_WEIGHTS_RUNS", "Setup", "GroundTruth", "check_profile", "run_dir", "runs_root",
-           "reuse_inversion"]
+__all__ = ["NAMES", "DEFAULTS", "RANDOM_WEIGHTS_RUNS", "Setup", "GroundTruth", "check_profile", "run_dir", "runs_root"]

@@ -1,4 +1,4 @@
-"""The ``paper`` profile: the official networks plugged into :mod:`paperlib.pipeline`.
+"""The ``paper`` profile: the official networks plugged into :mod:`paperlib.method.pipeline`.
 
 - invert: pSp (``PSP.invert``; the 1024² photo is average-pooled to 256² inside);
 - generate: pSp's StyleGAN2 decoder at 1024² from W+ codes, as EOGI's code does it
@@ -7,7 +7,7 @@
   decoder's stored noise maps and the output clamped to [-1, 1] (:data:`GENERATIONS`);
 - direction: EOGI's ``<attribute>.npy`` (18, 512) normalised to unit Frobenius norm (METHOD.md);
 - classifier: EOGI's ``diff_cam_weight.pt`` (``DiffNet``, 17 classes, ResNet101) with
-  :data:`paperlib.attributes.EOGI17_INDEX` (a 7-way classifier uses the alphabetical indices);
+  :data:`paperlib.method.attributes.EOGI17_INDEX` (a 7-way classifier uses the alphabetical indices);
 - parse: BiSeNet (``79999_iter.pth``) on the images mapped to [0, 1];
 - deghost: area-downsample to 128², EOGI's deghosting network, out at 1024²;
 - ``cam_size`` 256 (the pair is area-pooled from 1024 to 256 before the classifier).
@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_device, check_int, check_positive_int
-from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
-from ..attributes import class_index as _class_index
-from ..pipeline import Components
-from .base import DEFAULTS, Setup, reuse_inversion, run_dir
+from ..checks import check_device, check_int, check_positive_int
+from ..method.attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
+from ..method.attributes import class_index as _class_index
+from ..method.pipeline import Components
+from ..method.pipeline import reuse_inversion
+from .base import DEFAULTS, Setup, run_dir
 
 NAME = "paper"
 #: The baselines of Tables 1-3 and Figure 4.
@@ -109,7 +110,7 @@ def interfacegan_assets() -> list[str]:
 
 def missing_assets(names: Sequence[str]) -> list[str]:
     """The assets of ``names`` whose file is not in the paperlib cache (not verified here)."""
-    from .. import assets
+    from ..infra import assets
 
     return [n for n in names if not assets.cache_path(n).is_file()]
 
@@ -119,7 +120,7 @@ def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, 
     """Raise one FileNotFoundError listing everything missing and the commands that fetch it:
     the assets ``names``, and with ``need_celeba`` the CelebA-HQ folder (readable, holding the
     first ``n_images`` numbered images when ``n_images`` is given)."""
-    from .. import assets
+    from ..infra import assets
 
     missing = missing_assets(names)
     problems = []
@@ -141,7 +142,7 @@ def require_assets(names: Sequence[str], celeba_root: str | Path | None = None, 
 
 def asset_hashes(names: Sequence[str]) -> dict[str, str | None]:
     """Asset name -> the sha256 recorded when its file was verified (None when unknown)."""
-    from .. import assets
+    from ..infra import assets
 
     records = assets.read_records()
     return {n: records.get(assets.resolve(n).name, {}).get("sha256") for n in names}
@@ -181,14 +182,14 @@ def components(device: str = "cuda", generation: str = "eogi", *, psp: nn.Module
                classifier: nn.Module | None = None, parser: nn.Module | None = None,
                deghoster: nn.Module | None = None, directions: dict[str, torch.Tensor] | None = None,
                cam_size: int = 256) -> Components:
-    """The paper profile's plug-ins for :mod:`paperlib.pipeline`, from the cached official files.
+    """The paper profile's plug-ins for :mod:`paperlib.method.pipeline`, from the cached official files.
 
     Any network may be passed in instead (``psp``: a :class:`paperlib.models.psp.PSP`;
     ``classifier``: a DiffNet; ``parser``: a BiSeNet; ``deghoster``: a Deghosting;
     ``directions``: attribute -> (n_styles, 512)); only the missing ones are loaded, and when
     any of their files is absent one FileNotFoundError lists the download commands.
     """
-    from ..download import load_network as load
+    from ..infra.download import load_network as load
 
     check_generation(generation)
     need = []
@@ -350,7 +351,7 @@ def load_directions(folder: str | Path | None = None, names: Sequence[str] = ATT
     """
     ordered = sorted(names)
     if folder is None:
-        from ..download import asset_path
+        from ..infra.download import asset_path
 
         paths, missing = {}, []
         for n in ordered:
@@ -385,7 +386,7 @@ def pair_source(size: int | None = None, seed: int = 0, data: str | Path | None 
     to invert (``data``; EOGI trains on FFHQ). Raises one FileNotFoundError listing every missing
     input and how to get it. ``seed`` is unused: sampling draws from the trainer's generator.
     """
-    from ..download import load_network
+    from ..infra.download import load_network
 
     size = DEFAULTS[NAME]["size"] if size is None else size
     problems, psp, dirs, images = [], None, None, []
@@ -422,7 +423,7 @@ def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cud
     (pSp + StyleGAN2 at 1024², ResNet101 at 256²) with random-init pSp and directions on the
     photos of ``images`` (or ``data``): the paper's batch 20 on CUDA, :data:`DRY_RUN_CPU_BATCH`
     on the CPU, one held-out batch; written under ``runs/random-weights/``."""
-    from ..train import TrainConfig, train
+    from ..method.train import TrainConfig, train
 
     data = data or (images if random_weights else None)
     if not data:
@@ -480,7 +481,7 @@ def check(n_images: int | None = None, device: str | None = None, celeba_root: s
 def photo_paths(n_images: int, celeba_root: str | Path | None = None, images: str | Path | None = None) -> list[Path]:
     """The first ``n_images`` source photos: from the folder ``images`` (its .png/.jpg files in
     natural order: 2.jpg before 10.jpg) or the CelebA-HQ folder. One-line error when too few."""
-    from ..assets import celeba_hq_images
+    from ..infra.assets import celeba_hq_images
 
     if not images:
         return celeba_hq_images(n_images, celeba_root)
@@ -518,32 +519,6 @@ def random_networks(seed: int = 0, baselines: Sequence[str] = BASELINES) -> dict
     return nets
 
 
-def random_metrics(device: str) -> dict:
-    """Stand-ins of the metrics' networks for a dry run, random-init at the real architectures and
-    input sizes: LPIPS (AlexNet, ``lpips`` with ``pretrained=False, pnet_rand=True``) and the FID
-    features (torchvision's Inception-v3, 2048-d pool features at 299², scaled to unit length:
-    random-init features reach 1e10, and the square root of covariances of that size is
-    numerically meaningless; measured on the 14 sample photos)."""
-    import lpips
-    import torchvision
-
-    from ..metrics import FIDMetric, LPIPSMetric
-
-    dev = torch.device(device)
-    lp = lpips.LPIPS(net="alex", pretrained=False, pnet_rand=True, verbose=False).to(dev).eval()
-    inception = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
-    inception.fc = nn.Identity()
-    inception = inception.to(dev).eval()
-
-    @torch.no_grad()
-    def features(x01: torch.Tensor) -> torch.Tensor:
-        f = inception(F.interpolate(x01, size=(299, 299), mode="bilinear", align_corners=False) * 2 - 1)
-        return F.normalize(f, dim=1)
-
-    return {"LPIPS": LPIPSMetric(device, net=lambda x, y: lp(x, y).flatten()),
-            "FID": FIDMetric(device, features=features, progress=False)}
-
-
 def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", celeba_root: str | Path | None = None,
           images: str | Path | None = None, baselines: Sequence[str] = BASELINES,
           interfacegan_factor: float = INTERFACEGAN_FACTOR, generation: str = "eogi", random_weights: bool = False,
@@ -551,7 +526,7 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", c
     """The paper profile's :class:`paperlib.profiles.Setup`: the first ``n_images`` CelebA-HQ photos
     (or of the folder ``images``) at 1024². ``random_weights``: a dry run, every network
     random-init (:func:`random_networks`, seeded by ``seed``) and the metrics' networks too."""
-    from ..download import asset_path, load_network
+    from ..infra.download import asset_path, load_network
 
     check(n_images=n_images, device=device, celeba_root=celeba_root, baselines=baselines, generation=generation,
           images=images, random_weights=random_weights)
@@ -582,11 +557,10 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", c
         note = ("**RANDOM WEIGHTS**: a dry run at the official sizes with random-init networks (and random-init "
                 "LPIPS / FID networks); the numbers prove the path runs, they are not results.")
     return Setup(profile=NAME, components=c, n_images=n_images, load_sources=load_sources, baselines=editors,
-                 params=params, assets=hashes, device=str(dev), note=note, random_weights=random_weights,
-                 metrics=random_metrics(device) if random_weights else {})
+                 params=params, assets=hashes, device=str(dev), note=note, random_weights=random_weights)
 
 
-__all__ = ["setup", "check", "photo_paths", "random_networks", "random_metrics", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
+__all__ = ["setup", "check", "photo_paths", "random_networks", "pair_source", "train_classifier", "components", "baseline_editor", "require_assets",
            "missing_assets", "evaluation_assets", "load_interfacegan", "load_directions", "load_directions_dict",
            "direction_asset", "read_image", "LatentEditPairs", "GENERATIONS", "generator", "seeded_noise", "PIPELINE_ASSETS", "BASELINE_ENCODERS",
            "INTERFACEGAN_FACTOR"]

@@ -23,9 +23,9 @@ from typing import Sequence
 
 import torch
 
-from .._checks import check_positive_int
-from ..pipeline import BatchEdit
-from ..provenance import file_sha256, state_sha256, tensor_sha256
+from ..checks import check_positive_int
+from ..method.pipeline import BatchEdit
+from ..infra.provenance import file_sha256, state_sha256, tensor_sha256
 from .base import DEFAULTS, Setup, run_dir
 
 NAME = "synthetic"
@@ -69,7 +69,7 @@ def pair_source(size: int | None = None, seed: int = 0, **_ignored):
 def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cpu", smoke: bool = False,
                      out_dir: str | Path | None = None, progress: bool = True, **_ignored):
     """Train (or resume, or reuse when complete) the world's differential classifier."""
-    from ..train import TrainConfig, train
+    from ..method.train import TrainConfig, train
 
     d = DEFAULTS[NAME]
     steps = d["steps"] if steps is None else steps
@@ -86,8 +86,8 @@ def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = 
     so); an explicit ``path`` that does not exist is an error. The architecture comes from the
     ``diffnet.json`` beside the file (default resnet18, 7 classes).
     """
-    from ..cache import read_json
-    from ..diffnet import DiffNet
+    from ..infra.files import read_json
+    from ..method.diffnet import DiffNet
 
     explicit = path is not None
     path = Path(path) if explicit else default_classifier()

@@ -1,6 +1,6 @@
 """SynthFace: the CPU world of the ``synthetic`` profile (see :mod:`paperlib.synth.world`).
 
-It implements the same small interfaces as the real components, so :mod:`paperlib.pipeline`
+It implements the same small interfaces as the real components, so :mod:`paperlib.method.pipeline`
 runs on it unchanged: ``components(...)`` plugs the world's generator, directions, inverter
 (a ridge-regression encoder) and exact parsing maps (a stand-in for BiSeNet) into the
 pipeline; :mod:`paperlib.synth.baselines` gives the e4e / ReStyle / InterFaceGAN analogues
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..attributes import ATTRIBUTES, CLASS_INDEX
-from ..pipeline import Components
+from ..method.attributes import ATTRIBUTES, CLASS_INDEX
+from ..method.pipeline import Components
 from .baselines import E4ELikeEncoder, ReStyleLikeInverter, baseline_editors, interfacegan_directions
 from .inverter import SynthInverter
 from .scores import blend_errors, intended_region, localization
@@ -69,7 +69,7 @@ def pair_source(size: int = 128, seed: int = 0, alpha: float = 20.0) -> SynthPai
 
 
 def components(world: SynthWorld, classifier: torch.nn.Module, inverter: SynthInverter | None = None) -> Components:
-    """The synthetic profile's plug-ins for :mod:`paperlib.pipeline`."""
+    """The synthetic profile's plug-ins for :mod:`paperlib.method.pipeline`."""
     inverter = inverter or SynthInverter(world)
 
     def exact_parsing(w: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
+from ..method.attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
 from .inverter import check_images, single_threaded
 from .world import ATTRIBUTE_COORD, LATENT_DIM, SynthWorld, attribute_strength
 
@@ -250,7 +250,7 @@ def baseline_editor(world: SynthWorld, invert: Callable[[torch.Tensor], torch.Te
                     ) -> Callable[[torch.Tensor, str], torch.Tensor]:
     """``(images, attribute) -> G(invert(images) + factors[a] * directions[a])`` at the world's size,
     in [-1, 1]. Called again with the same, unmodified images tensor it reuses the inversion."""
-    from ..profiles.base import reuse_inversion
+    from ..method.pipeline import reuse_inversion
 
     remembered = reuse_inversion(invert)
 
@@ -267,7 +267,7 @@ def baseline_editor(world: SynthWorld, invert: Callable[[torch.Tensor], torch.Te
 def baseline_editors(world: SynthWorld, alpha: float = 20.0) -> tuple[dict[str, Callable], dict]:
     """``({"e4e": editor, "ReStyle": editor}, settings)``: the analogues' editors for ``world`` and the
     settings that determine them (for the cache manifest and the sidecars' provenance)."""
-    from ..provenance import tensor_sha256
+    from ..infra.provenance import tensor_sha256
 
     dirs = interfacegan_directions()
     factors = {a: matched_factor(world, a, d, alpha) for a, d in dirs.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..attributes import check_attribute
+from ..method.attributes import check_attribute
 from .world import SynthWorld
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..attributes import ATTRIBUTES, check_attribute
+from ..method.attributes import ATTRIBUTES, check_attribute
 from .render import col, ellipse, grid, hash_noise, hsv, paint, step
 
 # latent coordinates -----------------------------------------------------------------------

@@ -1,0 +1,444 @@
+"""The evaluation loop behind Tables 1-3 (LPIPS, MAE, FID): run every method on the first N
+images of a profile, score the outputs, write the tables.
+
+What is evaluated comes from a :class:`paperlib.profiles.Setup` (either profile; this module
+knows neither world). The methods are those of :mod:`paperlib.evaluation.methods`; the per-image cache is
+:mod:`paperlib.evaluation.cache`; the tables are rendered by :mod:`paperlib.evaluation.tables`; provenance comes from
+:mod:`paperlib.infra.provenance`. A profile with a ground-truth hook (``Setup.ground_truth``) also gets
+its per-image scores cached and summarised (``<name>.csv/.json/.md``, e.g. ``localization.*``).
+
+Image-major: the images are taken in fixed chunks ``[k*batch, (k+1)*batch)``. Per chunk, one
+inversion, one ``G(w)``, one parsing of ``I`` and one encoding of ``I'`` (its 6 TTA views)
+serve every attribute and every mask variant (:func:`paperlib.method.pipeline.prepare`); per
+attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes, the blends and the
+deghosted outputs (:func:`paperlib.method.pipeline.edit_prepared`). The outputs are quantised to 8 bits
+in memory (what a saved PNG holds) and scored at once: MAE, LPIPS and the FID Inception
+features go to the cache; PNGs are kept only for the first ``keep_images`` images.
+
+Resume: a (chunk, attribute) whose record is complete is skipped; an incomplete one is
+recomputed whole (so the batch composition, hence every number, is the same as in an
+uninterrupted run). A metric that became available later (LPIPS or FID weights downloaded) is
+computed from the kept PNGs when every image of the chunk is kept, else the chunk is
+recomputed. The output folder is locked while an evaluation writes it (:mod:`paperlib.infra.locks`):
+a second process on it stops with a one-line error naming the holder.
+
+Under ``torchrun`` (:mod:`paperlib.infra.distributed`): chunk k is computed by rank ``k % world_size``
+(the same chunks as one process, so the same numbers); rank 0 holds the folder lock, writes the
+manifest first, and once every rank has cached its chunks merges the cache and writes the tables
+(their provenance gives the world size and each rank's computed/cached chunks). A relaunch after
+a rank died computes only the chunks whose records are missing.
+
+Outputs in ``out_dir``: ``table1_lpips.csv/.json``, ``table2_mae.csv/.json``,
+``table3_fid.csv/.json`` (one row per attribute and method: n, mean, std, the published value
+and the delta; the JSON adds the provenance: git SHA, parameters, asset hashes, versions,
+timings) and ``tables.md``. LPIPS and FID are computed only when their pretrained weights are
+present (:func:`paperlib.evaluation.metrics.available_metrics`); otherwise their cells say ``unavailable``
+and the reason is given once under the table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..checks import check_int, check_positive_int
+from ..method.attributes import TABLE_ATTRIBUTES, check_attribute
+from ..infra.files import atomic_bytes, read_json, write_json
+from .cache import CorruptEntry, EvalCache, load_arrays, load_png, png_complete, save_arrays, save_png, to_uint8
+from ..infra.distributed import Dist, main_lock, shard
+from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
+from ..method.pipeline import VARIANTS, edit_prepared, prepare, variant_config
+from ..profiles import Setup
+from ..infra.provenance import record
+from .published import TABLE_NUMBER
+from .tables import METRICS, TABLE_FILES, applicable, markdown_tables, table_rows, write_csv
+
+#: Images whose outputs are kept as PNGs by default (for figures and inspection).
+KEEP_IMAGES = 10
+
+
+@dataclass
+class EvalResult:
+    """What :func:`evaluate` returns: the table rows per metric, the ground-truth rows (None when
+    the profile has no ground truth), paths, timings."""
+
+    rows: dict[str, list[dict]]
+    ground_truth: list[dict] | None
+    out_dir: Path
+    files: list[Path]
+    timings: dict[str, float]
+    batches_computed: int
+    batches_cached: int
+    world_size: int = 1
+
+
+def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8,
+                    keep_images: int = KEEP_IMAGES) -> list[str]:
+    """One-line errors for bad evaluation arguments (before any work); returns the methods in table order."""
+    if isinstance(attributes, str) or not attributes:
+        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
+    for a in attributes:
+        check_attribute(a)
+    methods = check_methods(methods)
+    check_positive_int("batch", batch)
+    check_int("keep_images", keep_images, 0)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha != alpha or abs(alpha) == float("inf"):
+        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    return methods
+
+
+def _chunks(n: int, batch: int) -> list[list[int]]:
+    return [list(range(s, min(s + batch, n))) for s in range(0, n, batch)]
+
+
+# ------------------------------------------------------------------------------- generation
+def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
+                  source: torch.Tensor | None = None
+                  ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]]:
+    """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
+    and the profile's ground-truth scores of each mask variant (empty without ground truth),
+    per attribute. The per-image work is done once for all attributes (module doc).
+    ``source``: the photos of ``indices`` when the caller has already loaded them."""
+    source = setup.load_sources(list(indices)) if source is None else source
+    c = setup.components
+    variants = {a: tuple(MASK_METHODS[m] for m in ms if m in MASK_METHODS) for a, ms in todo.items()}
+    edits = [a for a, ms in todo.items() if "pSp" in ms or variants[a]]
+    prepared = None
+    if edits:
+        every = [v for a in edits for v in variants[a]]
+        parsing = None
+        if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
+            parsing = setup.source_parsing(indices, source)
+        prepared = prepare(c, source, parsing_source=parsing, tta=any(variant_config(v)[1] for v in every))
+    out = {}
+    for attribute, methods in todo.items():
+        outputs: dict[str, torch.Tensor] = {}
+        scores: dict[str, dict[str, list[float]]] = {}
+        if attribute in edits:
+            e = edit_prepared(c, prepared, attribute, variants[attribute], alpha=alpha)
+            if "pSp" in methods:
+                outputs["pSp"] = e.edited
+            for m in methods:
+                if m in MASK_METHODS:
+                    outputs[m] = e.outputs[MASK_METHODS[m]]
+            if setup.ground_truth is not None and variants[attribute]:
+                scores = setup.ground_truth.score(e, attribute, alpha)
+        for m in methods:
+            if m in BASELINES:
+                with torch.no_grad():
+                    outputs[m] = setup.baselines[m](source, attribute)
+        out[attribute] = (outputs, scores)
+    return out
+
+
+def compute_batch(setup: Setup, indices: Sequence[int], attribute: str, methods: Sequence[str],
+                  alpha: float = 20.0) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]:
+    """:func:`compute_chunk` for one attribute: ``(outputs, ground-truth scores)``."""
+    return compute_chunk(setup, indices, {attribute: list(methods)}, alpha)[attribute]
+
+
+# ------------------------------------------------------------------------- scoring and cache
+def _quantised(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] as the metrics see a saved file: 8-bit, back in [0, 1], (B, 3, H, W) on the CPU."""
+    return to_uint8(images).permute(0, 3, 1, 2).float() / 255
+
+
+def _chunk_status(setup: Setup, cache: EvalCache, attribute: str, idx: list[int], methods: list[str],
+                  per_image: dict, fid, ids: dict, keep: int) -> tuple[str, dict | None]:
+    """``("done" | "refill" | "compute", record)`` of one (chunk, attribute): done; only metrics missing
+    and every image kept as a PNG (score them from the files); or to be computed."""
+    rec = read_json(cache.record(attribute, idx), None)
+    if not isinstance(rec, dict) or rec.get("indices") != idx:
+        return "compute", None
+    if not all(png_complete(cache.image(m, attribute, i)) for m in methods for i in idx if i < keep):
+        return "compute", None
+    gt = setup.ground_truth is not None and any(m in MASK_METHODS for m in methods)
+    if gt and not rec.get("scores"):
+        return "compute", None
+    values, made_with = rec.get("values", {}), rec.get("ids", {})
+    have = all(len(values.get(m, {}).get(name, [])) == len(idx) and made_with.get(name) == ids[name]
+               for m in methods for name in per_image)
+    if have and fid is not None:
+        feats = load_arrays(cache.features(attribute, idx))
+        have = made_with.get("FID") == ids["FID"] and feats is not None and all(m in feats for m in methods)
+    if have:
+        return "done", rec
+    return ("refill" if all(i < keep for i in idx) else "compute"), rec
+
+
+def _score(out01: dict[str, torch.Tensor], source01: torch.Tensor, per_image: dict, fid) -> tuple[dict, dict]:
+    """Per-image metric values and FID features of each method's quantised outputs."""
+    values = {m: {name: [float(v) for v in fn(o, source01).tolist()] for name, fn in per_image.items()}
+              for m, o in out01.items()}
+    feats = {m: fid.activations(o).astype(np.float32) for m, o in out01.items()} if fid is not None else {}
+    return values, feats
+
+
+def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, source01: torch.Tensor,
+                 scores: dict, per_image: dict, fid, ids: dict) -> None:
+    """Score a chunk's outputs and write its features, then its record (written last: the chunk is done).
+    ``ids`` names the network behind each metric (real or stand-in), so values of one are never
+    reused for the other."""
+    values, feats = _score(out01, source01, per_image, fid)
+    if feats:
+        save_arrays(feats, cache.features(attribute, idx))
+    write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
+
+
+def _generate(setup: Setup, cache: EvalCache, chunks: list[list[int]], attributes, methods, alpha, keep, per_image,
+              fid, ids, progress, desc: str) -> tuple[int, int]:
+    """Compute (or reuse) every (chunk, attribute) of ``chunks``, image-major (module doc); returns
+    (computed, cached) chunks."""
+    from tqdm.auto import tqdm
+
+    computed = cached = 0
+    todo_of = {a: [m for m in methods if applicable(m, a, setup)] for a in attributes}
+    for idx in tqdm(chunks, desc=desc, disable=not progress, unit="batch"):
+        status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
+        todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
+        refill = [a for a in attributes if status[a][0] == "refill"]
+        src = load_arrays(cache.features("sources", idx)) if fid is not None else None
+        need_sources = fid is not None and (src is None or str(src.get("id")) != ids["FID"])
+        if not (todo or refill or need_sources):
+            cached += 1
+            continue
+        source = setup.load_sources(list(idx))  # read once: scored here, edited in compute_chunk
+        source01 = _quantised(source)
+        if need_sources:
+            save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
+                        cache.features("sources", idx))
+        for attribute, (outputs, scores) in (compute_chunk(setup, idx, todo, alpha, source) if todo else {}).items():
+            out01 = {m: _quantised(o) for m, o in outputs.items()}
+            for m, o in out01.items():
+                for i, img in zip(idx, o):
+                    if i < keep:
+                        save_png((img * 255).round().to(torch.uint8).permute(1, 2, 0), cache.image(m, attribute, i))
+            _write_chunk(cache, attribute, idx, out01, source01, scores, per_image, fid, ids)
+        for attribute in refill:
+            out01 = {m: torch.stack([load_png(cache.image(m, attribute, i)) for i in idx]) for m in todo_of[attribute]}
+            _write_chunk(cache, attribute, idx, out01, source01, status[attribute][1].get("scores", {}), per_image,
+                         fid, ids)
+        computed += 1 if todo else 0
+        cached += 0 if todo else 1
+    return computed, cached
+
+
+def _collect(setup: Setup, cache: EvalCache, attributes, methods, batch: int, ids: dict, fid) -> tuple[dict, dict]:
+    """From the cache: ``values[(method, attribute)] = {metric: {index: value}, "FID": {n, value}}`` and
+    the ground-truth scores ``{attribute: {index: {variant: {metric: value}}}}``."""
+    values: dict = {}
+    scores: dict = {}
+    fids = read_json(cache.fid_path, {})
+    n = setup.n_images
+    for attribute in attributes:
+        ms = [m for m in methods if applicable(m, attribute, setup)]
+        feats: dict[str, list] = {m: [] for m in ms}
+        sources: list = []
+        for idx in _chunks(n, batch):
+            rec = read_json(cache.record(attribute, idx), None)
+            if not isinstance(rec, dict) or rec.get("indices") != idx:
+                continue
+            made_with = rec.get("ids", {})
+            for m in ms:
+                for name, vals in rec.get("values", {}).get(m, {}).items():
+                    if made_with.get(name) == ids.get(name):
+                        values.setdefault((m, attribute), {}).setdefault(name, {}).update(
+                            {str(i): v for i, v in zip(idx, vals)})
+            for v, per_metric in rec.get("scores", {}).items():
+                for j, i in enumerate(idx):
+                    scores.setdefault(attribute, {}).setdefault(str(i), {})[v] = {
+                        k: vals[j] for k, vals in per_metric.items()}
+            if fid is not None:
+                f, s = load_arrays(cache.features(attribute, idx)), load_arrays(cache.features("sources", idx))
+                if f is not None and s is not None and rec.get("ids", {}).get("FID") == ids["FID"]:
+                    for m in ms:
+                        if m in f:
+                            feats[m].append(f[m])
+                    sources.append(s["sources"])
+        for m in ms:
+            key = f"{m}/{attribute}/{ids['FID']}"
+            if fid is not None and key not in fids and sum(len(f) for f in feats[m]) == n \
+                    and sum(len(s) for s in sources) == n:
+                from .metrics import activation_statistics, fid_from_stats
+
+                fids[key] = {"n": n, "value": fid_from_stats(
+                    *activation_statistics(np.concatenate(feats[m]).astype(np.float64)),
+                    *activation_statistics(np.concatenate(sources).astype(np.float64)))}
+                write_json(fids, cache.fid_path)
+            if fids.get(key, {}).get("n") == n:
+                values.setdefault((m, attribute), {})["FID"] = fids[key]
+    return values, scores
+
+
+
+def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
+    """Per-image metric callables, the FID object, unavailable metric -> reason, stand-in flags."""
+    from .metrics import FIDMetric, LPIPSMetric, MetricUnavailable, available_metrics
+
+    avail = None
+    reasons: dict[str, str] = {}
+    stand_in = {"MAE": False, "LPIPS": False, "FID": False}
+    fns = {}
+    if lpips is None:
+        avail = available_metrics()
+        if avail["lpips"] is None:
+            try:
+                lpips = LPIPSMetric(device)
+            except MetricUnavailable as err:
+                reasons["LPIPS"] = str(err)
+        else:
+            reasons["LPIPS"] = avail["lpips"]
+    if lpips is not None:
+        fns["LPIPS"] = lpips
+        stand_in["LPIPS"] = bool(getattr(lpips, "stand_in", True))
+    if fid is None:
+        avail = avail or available_metrics()
+        if avail["fid"] is None:
+            try:
+                fid = FIDMetric(device, progress=False)
+            except MetricUnavailable as err:
+                reasons["FID"] = str(err)
+        else:
+            reasons["FID"] = avail["fid"]
+    if fid is not None:
+        stand_in["FID"] = bool(getattr(fid, "stand_in", True))
+        if n_images < 2:
+            reasons["FID"] = f"fid: needs at least 2 images for a covariance, got {n_images}"
+            fid = None
+    return fns, fid, reasons, stand_in
+
+
+# -------------------------------------------------------------------------------- evaluate
+def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = TABLE_ATTRIBUTES,
+             methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
+             keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
+             progress: bool = True, dist: Dist | None = None) -> EvalResult:
+    """Generate (or reuse) every output, score it, write the tables.
+
+    ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
+    decides the batches the networks see). ``keep_images``: outputs of the first that many images
+    are kept as PNGs. ``lpips`` / ``fid``: metric objects to use instead of the real ones
+    (stand-ins for tests; their cells are marked ``stand-in``); by default the real metrics run
+    when their weights are present and are reported ``unavailable`` with the reason otherwise.
+    ``render_only``: compute nothing, render what the cache holds. ``fresh``: delete the cache
+    first. ``dist``: this process's place under ``torchrun`` (:func:`paperlib.infra.distributed.init`;
+    default a single process): every rank must call this with the same arguments; rank 0 returns
+    the tables, the others an :class:`EvalResult` without rows or files. See the module doc.
+    """
+    from ..profiles import DEFAULTS
+
+    batch = DEFAULTS.get(getattr(setup, "profile", None), {}).get("batch", 8) if batch is None else batch
+    methods = check_arguments(attributes, methods, alpha, batch, keep_images)
+    check_positive_int("n_images", setup.n_images)
+    out_dir = Path(out_dir)
+    dist = Dist() if dist is None else dist
+    with main_lock(dist, out_dir, "evaluate"):
+        return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
+                         render_only, fresh, progress, dist)
+
+
+def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
+              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist) -> EvalResult:
+    """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
+    from .metrics import mae
+
+    t0 = time.perf_counter()
+    cache = EvalCache(out_dir / "cache")
+    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
+    manifest = cache.open(params, fresh, dist)
+
+    if setup.random_weights and (lpips is None or fid is None):
+        from .metrics import random_init_metrics
+
+        stand_ins = random_init_metrics(setup.device)
+        lpips = stand_ins["LPIPS"] if lpips is None else lpips
+        fid = stand_ins["FID"] if fid is None else fid
+    fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images)
+    per_image = {"MAE": mae, **fns}
+    ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
+           "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048"}
+    timings = {"generate_s": 0.0}
+    computed = cached = 0
+    desc = f"evaluate {setup.profile}" + (f" (rank {dist.rank} of {dist.world_size})" if dist.active else "")
+    if not render_only:
+        for attempt in (1, 2):  # a kept PNG found corrupt while scoring is moved aside and regenerated once
+            t = time.perf_counter()
+            try:
+                computed, cached = _generate(setup, cache, shard(_chunks(setup.n_images, batch), dist), attributes,
+                                             methods, alpha, keep, per_image, fid_obj, ids,
+                                             progress and dist.is_main, desc)
+            except CorruptEntry:
+                if attempt == 2:
+                    raise
+                continue
+            finally:
+                timings["generate_s"] += time.perf_counter() - t
+            break
+    ranks = dist.gather({"computed": computed, "cached": cached, "generate_s": timings["generate_s"]})
+    computed, cached = sum(r["computed"] for r in ranks), sum(r["cached"] for r in ranks)
+    if not dist.is_main:  # every shard is cached: rank 0 merges and writes
+        return EvalResult({}, None, out_dir, [], timings, computed, cached, dist.world_size)
+    if not render_only:
+        timings["generate_s"] = max(r["generate_s"] for r in ranks)  # wall time of the slowest rank
+        manifest["generate_s_total"] = manifest.get("generate_s_total", 0.0) + timings["generate_s"]
+        write_json(manifest, cache.manifest_path)
+
+    t = time.perf_counter()
+    values, scores = _collect(setup, cache, attributes, methods, batch, ids, fid_obj)
+    rows = {m: table_rows(setup, values, m, attributes, methods, reasons, stand_in) for m in METRICS}
+    timings["render_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    timings["generate_s_all_runs"] = manifest.get("generate_s_total", 0.0)
+    provenance = record(
+        profile=setup.profile, n_images=setup.n_images, attributes=attributes, methods=methods, alpha=alpha,
+        batch=batch, keep_images=keep, device=setup.device, params=params, assets=setup.assets, timings=timings,
+        metrics={m: {"available": m not in reasons, "reason": reasons.get(m), "stand_in": stand_in[m]}
+                 for m in METRICS},
+        batches={"computed": computed, "cached": cached},
+        distributed={"world_size": dist.world_size, "backend": dist.backend, "ranks": ranks})
+    files = []
+    for metric in METRICS:
+        stem = out_dir / TABLE_FILES[metric]
+        write_csv(rows[metric], stem.with_suffix(".csv"))
+        write_json({"table": TABLE_NUMBER[metric], "metric": metric, "rows": rows[metric],
+                    "provenance": provenance}, stem.with_suffix(".json"))
+        files += [stem.with_suffix(".csv"), stem.with_suffix(".json")]
+    md = out_dir / "tables.md"
+    atomic_bytes(markdown_tables(rows, setup).encode(), md)
+    files.append(md)
+    gt_rows = None
+    if setup.ground_truth is not None:
+        gt_rows = _ground_truth_files(setup, scores, out_dir, attributes, methods, provenance)
+        files += [out_dir / f"{setup.ground_truth.name}.{ext}" for ext in ("csv", "json", "md")]
+    return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached, dist.world_size)
+
+
+def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attributes, methods,
+                        provenance) -> list[dict]:
+    """Summarise the cached ground-truth scores and write the profile's files (``<name>.csv/.json/.md``)."""
+    gt = setup.ground_truth
+    variants = [v for v in VARIANTS if any(MASK_METHODS.get(m) == v for m in methods)]
+    scores = {v: {k: [] for k in (*gt.metrics, "attribute")} for v in variants}
+    for attribute in attributes:
+        per_image = per_attribute.get(attribute, {})
+        for i in range(setup.n_images):
+            for v in variants:
+                if v in per_image.get(str(i), {}):
+                    for k in gt.metrics:
+                        scores[v][k].append(per_image[str(i)][v][k])
+                    scores[v]["attribute"].append(attribute)
+    scores = {v: s for v, s in scores.items() if s["attribute"]}
+    rows = gt.rows(scores, attributes)
+    stem = out_dir / gt.name
+    write_csv(rows, stem.with_suffix(".csv"))
+    write_json({"rows": rows, "provenance": provenance}, stem.with_suffix(".json"))
+    atomic_bytes(gt.markdown(rows, setup.n_images, len(attributes)).encode(), stem.with_suffix(".md"))
+    return rows
+
+
+__all__ = ["EvalResult", "evaluate", "compute_chunk", "compute_batch", "check_arguments", "KEEP_IMAGES"]

@@ -1,0 +1,144 @@
+"""Tables 1-3 as files: one row per (attribute, method) beside the published value, as CSV,
+JSON and Markdown (published | ours | delta), from the values in an evaluation cache."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ..infra.files import atomic_bytes
+from .methods import ABLATION, BASELINES, EXTRA
+from ..profiles import Setup
+from .published import TABLE_NUMBER, TABLES
+
+#: metric -> output file stem.
+TABLE_FILES: dict[str, str] = {"LPIPS": "table1_lpips", "MAE": "table2_mae", "FID": "table3_fid"}
+METRICS: tuple[str, ...] = ("LPIPS", "MAE", "FID")
+
+
+def applicable(method: str, attribute: str, setup: Setup) -> bool:
+    """Whether ``method`` produces images for ``attribute`` in this setup."""
+    if method in setup.unavailable:
+        return False
+    if method in BASELINES:
+        return method in setup.baselines and attribute in setup.baseline_attributes
+    return True
+
+
+def _fmt(v: float | None, std: float | None = None) -> str:
+    if v is None:
+        return "—"
+    digits = 2 if abs(v) >= 10 else 4
+    return f"{v:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, reasons: dict[str, str],
+               stand_in: dict[str, bool]) -> list[dict]:
+    """One row per (attribute, method) with a published value or one of ours. ``values[(method,
+    attribute)]`` holds the cached values: ``{metric: {index: value}}`` and ``"FID": {"n", "value"}``."""
+    from .metrics import summarize
+
+    rows = []
+    n = setup.n_images
+    for attribute in attributes:
+        for method in methods:
+            pub = TABLES[metric].get(attribute, {}).get(method)
+            row = {"table": TABLE_NUMBER[metric], "metric": metric, "attribute": attribute, "method": method,
+                   "n": 0, "mean": None, "std": None, "published_mean": pub[0] if pub else None,
+                   "published_std": pub[1] if pub else None, "delta": None, "status": "ok", "note": ""}
+            if method in setup.unavailable:
+                if pub is None and method in BASELINES and attribute not in setup.baseline_attributes:
+                    continue
+                row.update(status="n/a", note=setup.unavailable[method])
+            elif method in BASELINES and not applicable(method, attribute, setup):
+                if pub is None:
+                    continue
+                row.update(status="n/a", note=f"{method} was not run")
+            elif metric in reasons:
+                row.update(status="unavailable", note=reasons[metric])
+            else:
+                record = values.get((method, attribute), {})
+                if metric == "FID":
+                    fid = record.get("FID", {})
+                    if fid.get("n") == n:
+                        row.update(n=n, mean=fid["value"])
+                else:
+                    vals = [record.get(metric, {}).get(str(i)) for i in range(n)]
+                    vals = [v for v in vals if v is not None]
+                    if vals:
+                        row["n"] = len(vals)
+                        row["mean"], row["std"] = summarize(vals)
+                if row["mean"] is None:
+                    row.update(status="not computed", note="no cached values; run without --render-only")
+                elif row["n"] < n:
+                    row.update(status="partial", note=f"{row['n']} of {n} images cached")
+                elif stand_in.get(metric):
+                    row.update(status="stand-in", note=f"{metric} computed with a stand-in network, not the paper's")
+                if row["mean"] is not None and pub is not None:
+                    row["delta"] = row["mean"] - pub[0]
+                if row["mean"] is not None and setup.random_weights:
+                    row.update(status="random weights", delta=None,
+                               note="RANDOM WEIGHTS: a dry run with random-init networks, not a result")
+            if method in ABLATION and not row["note"]:
+                row["note"] = "Figure-3 ablation variant; no published number"
+            if method in EXTRA and not row["note"]:
+                row["note"] = "the authors' released scripts (paperlib.method.authors); no published number"
+            rows.append(row)
+    return rows
+
+
+def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
+    """Tables 1-3 as Markdown: published | ours | delta per (attribute, method), notes under each table."""
+    stamp = "RANDOM WEIGHTS (dry run, not results): " if setup.random_weights else ""
+    lines = [f"# {stamp}Tables 1-3 regenerated: profile `{setup.profile}`, {setup.n_images} image{'s' if setup.n_images != 1 else ''}", ""]
+    if setup.note:
+        lines += [setup.note, ""]
+    for metric in METRICS:
+        lines += [f"## Table {TABLE_NUMBER[metric]}: {metric} (lower is better)", "",
+                  "| attribute | method | published | ours | Δ (ours − published) |", "|---|---|---|---|---|"]
+        notes: list[str] = []
+
+        def mark(note: str) -> str:
+            if note not in notes:
+                notes.append(note)
+            return f"[{notes.index(note) + 1}]"
+
+        for r in rows[metric]:
+            pub = _fmt(r["published_mean"], r["published_std"])
+            if r["status"] in ("n/a", "unavailable", "not computed"):
+                ours = f"{r['status']} {mark(r['note'])}"
+            else:
+                ours = _fmt(r["mean"], r["std"])
+                if r["status"] in ("partial", "stand-in", "random weights"):
+                    ours += f" {mark(r['note'])}"
+            delta = "—" if r["delta"] is None else f"{r['delta']:+.{2 if abs(r['mean']) >= 10 else 4}f}"
+            lines.append(f"| {r['attribute']} | {r['method']} | {pub} | {ours} | {delta} |")
+        lines.append("")
+        lines += [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
+        ablation = [m for m in ABLATION if any(r["method"] == m for r in rows[metric])]
+        if ablation:
+            lines.append(f"Rows {', '.join(ablation)}: Figure-3 ablation variants (no published numbers).")
+        extra = [m for m in EXTRA if any(r["method"] == m for r in rows[metric])]
+        if extra:
+            lines.append(f"Rows {', '.join(extra)}: the mask path of the authors' released scripts (Eigen off for "
+                         "Old, no eq 10, mouth blend, Poisson blending; no published numbers).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """Rows (dicts with the same keys) as CSV with a header, atomically."""
+    if not rows:
+        atomic_bytes(b"", path)
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_bytes(buf.getvalue().encode(), path)
+
+
+
+
+__all__ = ["TABLE_FILES", "METRICS", "applicable", "table_rows", "markdown_tables", "write_csv"]

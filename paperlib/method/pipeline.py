@@ -1,0 +1,284 @@
+"""The method as a reader follows it: invert -> edit -> CAM -> fuse (eq 10) -> blend (eq 11) -> deghost.
+
+Each step is a function taking and returning tensors; the plugged-in components (inverter,
+generator, directions, classifier, parser, deghoster) come from a profile: the synthetic
+world (``paperlib.synth.components``) or the official networks (paper profile).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attributes import check_attribute
+from .cam import cam_variants
+from .masks import blend, fuse_masks, segmentation_masks
+
+#: The released scripts' mask path (:mod:`paperlib.method.authors`): their segmentation entry is ``"authors"``.
+AUTHORS_CODE = "Diff-CAM++ (authors' code)"
+#: The mask variants by name: (method, aug, eigen, segmentation). The first six are Figure 3's
+#: ablation (Figure 2 shows the first and the sixth); the last is the authors' released code.
+VARIANTS: dict[str, tuple[str, bool, Union[bool, str], Union[bool, str]]] = {
+    "Diff-CAM": ("gradcam", False, False, False),
+    "Grad-CAM++": ("gradcam++", False, False, False),
+    "+TTA": ("gradcam++", True, False, False),
+    "+Eigen": ("gradcam++", False, True, False),
+    "+TTA+Eigen": ("gradcam++", True, True, False),
+    "Diff-CAM++": ("gradcam++", True, True, True),
+    AUTHORS_CODE: ("gradcam++", True, "authors", "authors"),
+}
+#: The six variants of Figure 3, in its column order.
+FIGURE3_VARIANTS: tuple[str, ...] = ("Diff-CAM", "Grad-CAM++", "+TTA", "+Eigen", "+TTA+Eigen", "Diff-CAM++")
+
+Variant = Union[str, tuple[str, bool, Union[bool, str], Union[bool, str]]]
+
+
+def variant_config(variant: Variant) -> tuple[str, bool, Union[bool, str], Union[bool, str]]:
+    """``(method, aug_smooth, eigen_smooth, segmentation)`` of a named variant or of such a tuple
+    (any combination of the toggles, as the walkthrough's explorer offers). ``segmentation``:
+    False (the map is the mask), True (eq 10) or ``"authors"`` (:mod:`paperlib.method.authors`)."""
+    if isinstance(variant, tuple) and len(variant) == 4:
+        return variant
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: unknown mask variant {variant!r}; expected one of {', '.join(VARIANTS)} "
+                         "or a (method, aug_smooth, eigen_smooth, segmentation) tuple")
+    return VARIANTS[variant]
+
+
+def cam_config(variant: Variant, attribute: str) -> tuple[str, bool, Union[bool, str]]:
+    """``(method, aug_smooth, eigen_smooth)`` of ``variant`` for ``attribute``: the authors' code
+    switches Eigen smoothing off for Old (:func:`paperlib.method.authors.authors_eigen`)."""
+    method, aug, eigen, segmentation = variant_config(variant)
+    if segmentation == "authors" and eigen == "authors":
+        from .authors import authors_eigen
+
+        eigen = authors_eigen(attribute)
+    return method, aug, eigen
+
+
+@dataclass
+class Components:
+    """What a profile plugs into the pipeline."""
+
+    invert: Callable[[torch.Tensor], torch.Tensor]           # images in [-1, 1] -> latents
+    generate: Callable[[torch.Tensor], torch.Tensor]         # latents -> images in [-1, 1]
+    direction: Callable[[str], torch.Tensor]                 # attribute -> unit direction
+    classifier: nn.Module                                    # DiffNet (eq 4-5)
+    class_index: Callable[[str], int]                        # attribute -> classifier index
+    parse: Optional[Callable[[torch.Tensor], torch.Tensor]]  # images in [-1, 1] -> labels
+    deghost: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
+    #: worlds that know their exact parsing maps (SynthFace) give latents -> labels instead of ``parse``
+    exact_parsing: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    cam_size: int = 256                                      # resolution the classifier sees
+
+
+def invert(c: Components, source: torch.Tensor) -> torch.Tensor:
+    """Eq 1: ``w = E(I)``."""
+    return c.invert(source)
+
+
+def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> torch.Tensor:
+    """Eq 3's latent ``w + alpha n``."""
+    check_attribute(attribute)
+    numeric = (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)) or (
+        isinstance(alpha, torch.Tensor) and alpha.numel() == 1 and alpha.is_floating_point())
+    value = float(alpha) if numeric else float("nan")
+    if not math.isfinite(value):
+        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    return w + value * c.direction(attribute).to(w)
+
+
+def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq 2-3: ``I' = G(w)``, ``T = G(w + alpha n)``."""
+    return c.generate(w), c.generate(edited_latents(c, w, attribute, alpha))
+
+
+def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """The classifier's input ``[I', T]`` (B, 6, cam_size, cam_size), area-resized when needed."""
+    pair = torch.cat([reconstruction, edited], dim=1)
+    return F.interpolate(pair, size=c.cam_size, mode="area") if pair.shape[-1] != c.cam_size else pair
+
+
+def cam_grid(c: Components) -> list[int]:
+    """``[h, w]`` of the CAM target layer's output for a ``cam_size`` input: the grid eq 6-9 work
+    on before the map is resized (8 × 8 for the paper's ResNet101 at 256² and for SynthFace's
+    ResNet18 with output stride 16 at 128²). One forward pass of a zero pair, no gradient."""
+    grid: list[int] = []
+    hook = c.classifier.target_layer.register_forward_hook(lambda m, i, out: grid.extend(out.shape[-2:]))
+    try:
+        param = next(c.classifier.parameters())
+        with torch.no_grad():
+            c.classifier(torch.zeros(1, 6, c.cam_size, c.cam_size, device=param.device, dtype=param.dtype))
+    finally:
+        hook.remove()
+    return grid
+
+
+def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
+                      variants: tuple[Variant, ...] = ("Diff-CAM++",), classifier: nn.Module | None = None
+                      ) -> dict[Variant, torch.Tensor]:
+    """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
+    (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
+    TTA setting share one forward/backward pass. ``classifier``: the network to use instead of
+    ``c.classifier`` (e.g. the :class:`paperlib.method.diffnet.SourceEncoded` of :func:`prepare`)."""
+    configs = [cam_config(v, attribute) for v in variants]
+    size = edited.shape[-2:]
+    pair = classifier_input(c, reconstruction, edited)
+    net = c.classifier if classifier is None else classifier
+    maps = cam_variants(net, net.target_layer, pair, c.class_index(attribute), configs)
+    return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
+
+
+def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
+                     variant: Variant = "Diff-CAM++") -> torch.Tensor:
+    """Eq 6-9 for one mask variant (see :func:`differential_cams`)."""
+    return differential_cams(c, reconstruction, edited, attribute, (variant,))[variant]
+
+
+def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,
+         parsing_edited: torch.Tensor | None) -> torch.Tensor:
+    """Eq 10 for variants with segmentation, the CAM itself otherwise (also for the authors' code,
+    whose scripts comment eq 10 out; its segmentation acts in :func:`blend_variant`)."""
+    segmentation = variant_config(variant)[3]
+    if not segmentation:
+        return cam
+    if parsing_source is None or parsing_edited is None:
+        raise ValueError(f"parsing_source, parsing_edited: variant {variant!r} segments, so it needs both parsing "
+                         "maps; pass parsing_source= (SynthFace: the Observed.parsing of the photos) or give the "
+                         "components a parser")
+    if segmentation == "authors":
+        return cam
+    s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
+    return fuse_masks(s_org, s_modif, cam)
+
+
+def blend_variant(edited: torch.Tensor, source: torch.Tensor, m: torch.Tensor, attribute: str, variant: Variant,
+         parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None) -> torch.Tensor:
+    """``F`` of one variant: eq 11 (:func:`paperlib.method.masks.blend`), or for the authors' code their
+    mouth blend followed by Poisson blending (:func:`paperlib.method.authors.authors_blend`)."""
+    if variant_config(variant)[3] == "authors":
+        from .authors import authors_blend
+
+        return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute)
+    return blend(edited, source, m)
+
+
+@dataclass
+class EditResult:
+    reconstruction: torch.Tensor  # I'
+    edited: torch.Tensor          # T
+    cam: torch.Tensor             # the CAM, (B, H, W)
+    mask: torch.Tensor            # M after eq 10 (when the variant segments)
+    blended: torch.Tensor         # F, eq 11
+    output: torch.Tensor          # deghosted F
+
+
+def run(c: Components, source: torch.Tensor, attribute: str, *, variant: str = "Diff-CAM++", alpha: float = 20.0,
+        parsing_source: torch.Tensor | None = None) -> EditResult:
+    """The whole method on source images (B, 3, H, W) in [-1, 1] for one mask variant."""
+    e = edit_variants(c, source, attribute, (variant,), alpha=alpha, parsing_source=parsing_source)
+    return EditResult(e.reconstruction, e.edited, e.cams[variant], e.masks[variant], e.blended[variant],
+                      e.outputs[variant])
+
+
+@dataclass
+class BatchEdit:
+    """Everything the method computes for one batch, attribute and set of mask variants."""
+
+    source: torch.Tensor                # I
+    latents: torch.Tensor               # w
+    edited_latents: torch.Tensor        # w + alpha n
+    reconstruction: torch.Tensor        # I'
+    edited: torch.Tensor                # T
+    cams: dict[str, torch.Tensor]       # variant -> CAM
+    masks: dict[str, torch.Tensor]      # variant -> M (eq 10 where the variant segments)
+    blended: dict[str, torch.Tensor]    # variant -> F (eq 11)
+    outputs: dict[str, torch.Tensor]    # variant -> deghosted F
+
+
+@dataclass
+class Prepared:
+    """What one batch of photos shares across every attribute and mask variant: ``I``, ``w = E(I)``
+    (eq 1), ``I' = G(w)`` (eq 2), the parsing of ``I`` (computed on first need) and the classifier
+    with ``E(I')`` encoded once (:class:`paperlib.method.diffnet.SourceEncoded`, all 6 TTA views when a
+    variant needs them)."""
+
+    source: torch.Tensor
+    latents: torch.Tensor
+    reconstruction: torch.Tensor
+    classifier: nn.Module
+    parsing_source: Optional[torch.Tensor] = None
+
+
+def prepare(c: Components, source: torch.Tensor, *, parsing_source: torch.Tensor | None = None,
+            tta: bool = True) -> Prepared:
+    """The per-image half of the method: one inversion, one ``G(w)``, one encoding of ``I'``
+    (its 6 TTA views when ``tta``). ``parsing_source``: known parsing maps of ``I`` (SynthFace);
+    otherwise ``c.parse(I)`` runs once, when a segmenting variant first needs it."""
+    from .diffnet import DiffNet, SourceEncoded
+
+    with torch.no_grad():
+        w = invert(c, source)
+        reconstruction = c.generate(w)
+    classifier = c.classifier
+    if isinstance(classifier, DiffNet):
+        classifier = SourceEncoded(classifier, classifier_input(c, reconstruction, reconstruction)[:, :3], tta=tta)
+    return Prepared(source, w, reconstruction, classifier, parsing_source)
+
+
+def _parsing_source(c: Components, p: Prepared) -> torch.Tensor | None:
+    if p.parsing_source is None and c.parse is not None:
+        with torch.no_grad():
+            p.parsing_source = c.parse(p.source)
+    return p.parsing_source
+
+
+def edit_prepared(c: Components, p: Prepared, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
+                  alpha: float = 20.0) -> BatchEdit:
+    """The per-attribute half: one ``G(w + alpha n)`` (eq 3), the CAM passes (eq 4-9), one parsing
+    of ``T``, the masks (eq 10), blends (eq 11) and deghosted outputs of every variant."""
+    segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
+    with torch.no_grad():
+        w_edit = edited_latents(c, p.latents, attribute, alpha)
+        edited = c.generate(w_edit)
+    cams = differential_cams(c, p.reconstruction, edited, attribute, variants, classifier=p.classifier)
+    parsing_source = parsing_edited = None
+    if segmenting:
+        parsing_source = _parsing_source(c, p)
+        with torch.no_grad():
+            parsing_edited = c.exact_parsing(w_edit) if c.exact_parsing is not None else (
+                c.parse(edited) if c.parse is not None else None)
+    masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
+    with torch.no_grad():
+        blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited)
+                   for v in variants}
+        outputs = {v: c.deghost(f) for v, f in blended.items()}
+    return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, outputs)
+
+
+def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
+                  alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
+    """The method for several mask variants at once: inversion, edit and CAM passes are shared
+    (:func:`prepare`, then :func:`edit_prepared`)."""
+    tta = any(variant_config(v)[1] for v in variants)
+    p = prepare(c, source, parsing_source=parsing_source, tta=tta)
+    return edit_prepared(c, p, attribute, variants, alpha=alpha)
+
+
+def reuse_inversion(invert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``invert`` remembering its last call: called again with the same, unmodified images tensor
+    (a baseline's Old, then Smiling edit of one batch) it returns the same latents without inverting."""
+    last: dict = {}
+
+    def cached(images: torch.Tensor) -> torch.Tensor:
+        if last.get("images") is not images or last.get("version") != images._version:
+            last.update(images=images, version=images._version, w=invert(images))
+        return last["w"]
+
+    return cached

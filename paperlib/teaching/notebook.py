@@ -1,0 +1,227 @@
+"""What the notebooks call: one function per cell, so that the notebooks stay thin.
+
+Every notebook takes the same papermill parameters (``profile``, ``device``, ``seed``,
+``n_images``, ``steps``, ``attributes``, ``out_dir``, ``smoke``, and for a dry run of the
+paper profile ``random_weights`` and ``images``) and ends with :func:`finish`, which writes
+its JSON sidecar of key numbers beside its figures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from .. import profiles
+from ..checks import check_device, check_int, check_positive_int
+from ..method.attributes import check_attribute
+from ..profiles import check_profile
+from ..infra.paths import under_root
+from ..profiles.base import run_dir, runs_root
+from ..infra.provenance import record
+
+def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None,
+                   random_weights: bool = False) -> Path:
+    """Where the trained differential classifier of a profile lives (:func:`paperlib.profiles.base.run_dir`)."""
+    return run_dir("diffnet", profile, seed, steps, smoke, random_weights)
+
+
+def figures_dir(profile: str, out_dir: str = "", smoke: bool = False, random_weights: bool = False) -> Path:
+    """Where a notebook writes its figures and sidecar: ``out_dir`` (relative to the current folder)
+    or ``figures/<profile>`` under the project root (:func:`paperlib.infra.paths.project_root`, wherever the
+    kernel starts; ``runs/smoke/figures/<profile>`` for a smoke run,
+    ``runs/random-weights/figures/<profile>`` for a dry run, which never writes under ``figures/``)."""
+    if random_weights:
+        out = Path(out_dir) if out_dir else runs_root(True, smoke) / "figures" / profile
+        if out.resolve().is_relative_to(under_root("figures").resolve()):
+            raise ValueError(f"out_dir: {out_dir} is under figures/; a dry run with random weights writes under runs/")
+        return out
+    if out_dir:
+        return Path(out_dir)
+    return (runs_root(smoke=True) / "figures" if smoke else under_root("figures")) / profile
+
+
+def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, device: str = "cpu", seed: int = 0,
+                     steps: int | None = None, random_weights: bool = False, images: str = "") -> None:
+    """One-line errors for bad notebook parameters, before any work."""
+    check_profile(profile)
+    if isinstance(attributes, str) or not attributes:
+        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
+    for a in attributes:
+        check_attribute(a)
+    check_positive_int("n_images", n_images)
+    check_int("seed", seed, 0)
+    if steps is not None:
+        check_positive_int("steps", steps)
+    check_device(device)
+    profiles.check(profile, n_images=n_images, device=device, need_assets=False, random_weights=random_weights,
+                   images=images or None)
+
+
+def train_classifier(profile: str = "synthetic", steps: int = 100, seed: int = 0, device: str = "cpu",
+                     smoke: bool = False, data: str | None = None, progress: bool = True,
+                     random_weights: bool = False, images: str = ""):
+    """Train (or resume, or reuse when complete) the profile's differential classifier.
+
+    The paper profile evaluates EOGI's released ``diff_cam_weight.pt``; training one of its own
+    needs a folder of face images (``data``). Without it this returns None and says so. A dry
+    run (``random_weights``) trains a few steps from random-init pSp on ``images``."""
+    extra = {"random_weights": True, "images": images} if random_weights else {}
+    return profiles.train_classifier(profile, steps=steps, seed=seed, device=device, smoke=smoke, data=data,
+                                     progress=progress, **extra)
+
+
+def training_curves(result):
+    """Loss, running accuracy and learning rate per step of a :class:`paperlib.method.train.TrainResult`
+    (a note instead when nothing was trained)."""
+    import matplotlib.pyplot as plt
+
+    from .figures import released
+
+    if result is None:
+        fig = plt.figure(figsize=(8, 1.5))
+        fig.text(0.5, 0.5, "No training run: the paper profile uses EOGI's released classifier.",
+                 ha="center", va="center")
+        return released(fig)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    for ax, values, name in zip(axes, (result.losses, result.accuracies, result.lrs),
+                                ("cross-entropy loss", "batch accuracy", "learning rate")):
+        ax.plot(range(1, len(values) + 1), values)
+        ax.set_xlabel("step")
+        ax.set_title(name, fontsize=10)
+    axes[2].set_yscale("log")
+    stamp = "RANDOM WEIGHTS (dry run): " if getattr(result, "random_weights", False) else ""
+    fig.suptitle(f"{stamp}Differential classifier: held-out accuracy {result.heldout_accuracy:.3f} after "
+                 f"{result.steps} steps", fontsize=10)
+    fig.tight_layout()
+    return released(fig)
+
+
+def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
+          steps: int = 100, celeba_root: str | None = None, random_weights: bool = False, images: str = ""):
+    """The :class:`paperlib.profiles.Setup` of a profile (:func:`paperlib.profiles.get`): SynthFace
+    with the trained classifier (trained first when missing), or the official networks on CelebA-HQ.
+    ``random_weights`` (paper profile): a dry run with random-init networks on the photos of
+    ``images``; it prints a banner into the notebook saying so."""
+    options = {"n_images": n_images, "seed": seed, "device": device, "smoke": smoke, "steps": steps}
+    if celeba_root is not None:
+        options["celeba_root"] = celeba_root
+    if random_weights or images:
+        options |= {"random_weights": random_weights, "images": images or None}
+    result = profiles.get(profile, **options)
+    if result.random_weights:
+        print("=" * 78 + "\nRANDOM WEIGHTS: every network here is random-init at its official size (a dry run).\n"
+              "Images and numbers prove that the path runs; they are not results.\n" + "=" * 78)
+    return result
+
+
+def faces_needed(rows: Sequence[tuple[int, str]]) -> int:
+    """How many source faces a figure's ``(face index, attribute)`` rows use."""
+    return 1 + max(i for i, _ in rows)
+
+
+def rows_for(attributes: Sequence[str], n_rows: int, first_face: int = 0) -> list[tuple[int, str]]:
+    """``(face index, attribute)`` pairs for a figure: faces in order, attributes in turn."""
+    return [(first_face + i, attributes[i % len(attributes)]) for i in range(n_rows)]
+
+
+def provenance(notebook: str, **params) -> dict:
+    """Git commit, versions and the notebook's parameters (stored in figure metadata and sidecars)."""
+    prov = record(notebook=notebook, parameters=params)
+    prov["created"] = prov.pop("date")
+    return prov
+
+
+def save(fig, name: str, out_dir: Path, prov: dict) -> list[Path]:
+    """Save a figure as PNG and PDF with provenance in their metadata; closes it."""
+    import matplotlib.pyplot as plt
+
+    from .figures import save_figure
+
+    paths = save_figure(fig, out_dir, name, prov)
+    plt.close(fig)
+    return paths
+
+
+def finish(name: str, out_dir: Path, numbers: dict, prov: dict, setup=None) -> None:
+    """Write ``<name>.json``: the notebook's key numbers, the CAM grid of ``setup``'s classifier
+    (``"cam_grid": [h, w]``, :func:`paperlib.method.pipeline.cam_grid`) when given, and the provenance;
+    prints where it went (returns nothing, so the notebook's last cell shows a sentence, not a
+    ``PosixPath``)."""
+    from ..method.pipeline import cam_grid
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    grid = {"cam_grid": cam_grid(setup.components)} if setup is not None else {}
+    path.write_text(json.dumps({"numbers": numbers, **grid, "provenance": prov}, indent=2, default=str))
+    print(f"{name}: key numbers and provenance written to {path}")
+
+
+def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[int, str]]:
+    """``per_attribute`` consecutive faces for each attribute in turn (Figure 4: two Old, two Smiling)."""
+    return [(i * per_attribute + j, a) for i, a in enumerate(attributes) for j in range(per_attribute)]
+
+
+def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False, seed: int = 0,
+           steps: int | None = None, progress: bool = True):
+    """Run (or resume) the evaluation under the project root's ``runs/eval-<profile>`` (suffixed like
+    :func:`classifier_dir` for other seeds/steps) and copy its tables (Markdown and CSV) into
+    ``out_dir``; returns the :class:`paperlib.evaluation.evaluate.EvalResult`."""
+    import shutil
+
+    from ..evaluation.evaluate import evaluate
+
+    eval_dir = run_dir("eval", setup.profile, seed, steps, smoke, setup.random_weights)
+    result = evaluate(setup, eval_dir, attributes=tuple(attributes), progress=progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for f in result.files:
+        if f.suffix in (".md", ".csv"):
+            shutil.copyfile(f, out_dir / f.name)
+    return result
+
+
+#: Last training steps whose losses give the SE of the final loss (20 % of the default 100 steps,
+#: where the cosine schedule has the learning rate near its floor and the loss is stationary).
+FINAL_LOSS_WINDOW = 20
+
+
+def training_numbers(result) -> dict:
+    """The sidecar numbers of notebook 01, with the standard errors ``reproduce --check`` compares
+    against (:mod:`paperlib.evaluation.regen_check`): ``final_loss_se``, the sd (ddof=1) of the last
+    :data:`FINAL_LOSS_WINDOW` steps' losses (the SE of one step's loss, N = 1), and
+    ``heldout_accuracy_se``, the binomial SE over the ``heldout_pairs`` of the training sidecar."""
+    from ..evaluation.regen_check import proportion_se, sample_sd
+
+    if result is None:
+        return {"trained": False, "classifier": "eogi-diffcam (EOGI's released weights)"}
+    numbers = {"trained": True, "random_weights": bool(getattr(result, "random_weights", False)),
+               "heldout_accuracy": result.heldout_accuracy, "steps": result.steps,
+               "wall_time_s": result.wall_time_s, "final_loss": result.losses[-1] if result.losses else None,
+               "resumed_from": result.resumed_from,
+               "final_loss_se": sample_sd(result.losses[-FINAL_LOSS_WINDOW:])}
+    sidecar = Path(result.sidecar_path) if getattr(result, "sidecar_path", None) else None
+    pairs = json.loads(sidecar.read_text()).get("heldout_pairs") if sidecar and sidecar.is_file() else None
+    if isinstance(pairs, int) and pairs > 0:
+        numbers |= {"heldout_pairs": pairs, "heldout_accuracy_se": proportion_se(result.heldout_accuracy, pairs)}
+    return numbers
+
+
+def table_numbers(result) -> dict:
+    """The key numbers of an evaluation: our mean per metric, attribute and method, the timings,
+    and the standard error of each mean (``ours_se``, ``localization_iou_se``: sd / sqrt(n - 1)
+    from the rows' population sd), which ``reproduce --check`` compares against."""
+    from ..evaluation.regen_check import standard_error
+
+    def key(r):
+        return f"{r['attribute']}/{r['method']}"
+
+    ours = {metric: {key(r): r["mean"] for r in rows if r["mean"] is not None} for metric, rows in result.rows.items()}
+    ours_se = {metric: {key(r): standard_error(r["std"], r["n"]) for r in rows
+                        if r["mean"] is not None and r.get("std") is not None and r["n"] >= 2}
+               for metric, rows in result.rows.items()}
+    status = {metric: sorted({r["status"] for r in rows}) for metric, rows in result.rows.items()}
+    overall = [r for r in (result.ground_truth or []) if r["attribute"] == "all"]
+    loc = {r["variant"]: r["iou"] for r in overall}
+    loc_se = {r["variant"]: standard_error(r["iou_std"], r["n"]) for r in overall if r.get("n", 0) >= 2}
+    return {"ours": ours, "ours_se": ours_se, "status": status, "localization_iou": loc, "localization_iou_se": loc_se,
+            "timings": result.timings}

@@ -1,0 +1,410 @@
+"""The teaching walkthrough: the method step by step on one face, and a widget explorer.
+
+Each function takes an evaluation :class:`paperlib.profiles.Setup` (either profile) and returns
+a figure or a small table, so the notebook stays a sequence of one-line calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+import torch.nn.functional as F
+
+from ..method.attributes import ATTRIBUTES
+from ..method.cam import (activations_and_grads, first_component_projection, gradcam_plus_plus_alpha,
+                  gradcam_plus_plus_weights, gradcam_weights, minmax_normalize, tta_views, weighted_activations, TTA_FACTORS,
+                  cam_map, normalize_cam)
+from .figures import _mae, _title, edit_face, overlay_cam, panel_grid
+from ..method.masks import segmentation_masks
+from ..method.pipeline import BatchEdit, classifier_input
+from .cam_layers import CAM_LAYERS, AtLayer, cam_layer, gradcam_and_plusplus_maps, layer_comparison
+
+#: What the explorer says next to its Grad-CAM++ toggle.
+GRADCAMPP_HELP = ("<b>Grad-CAM++</b> at layer4 (the paper's layer) only rescales each channel's Grad-CAM weight "
+                  "by a positive factor and drops channels with a negative gradient: layer4 feeds global average "
+                  "pooling, so the gradient is the same at every position of a channel, and the map barely "
+                  "changes. To see the toggle matter, turn <b>segmentation</b> off and pick an earlier <b>CAM "
+                  "layer</b> (layer3, last block), where the gradient varies in space.")
+
+
+def _heat(image: torch.Tensor, diff: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """A per-pixel difference (H, W) as a heat map over ``image``, divided by ``scale`` (default its max)."""
+    scale = diff.max() if scale is None else scale
+    return overlay_cam(image, (diff / scale.clamp(min=1e-8)).clamp(0, 1))
+
+
+def steps_figure(e: BatchEdit, attribute: str):
+    """Inversion and edit: I, I' = G(E(I)), T = G(w + alpha n), and what T changed measured
+    against I' (the method's reference) and against I (without the reconstruction as reference:
+    the inversion's error shows up everywhere). Both differences share one colour scale."""
+    to_rec = (e.edited - e.reconstruction).abs().mean(1)[0]
+    to_src = (e.edited - e.source).abs().mean(1)[0]
+    scale = torch.maximum(to_rec.max(), to_src.max())
+    return panel_grid([[e.source[0], e.reconstruction[0], e.edited[0], _heat(e.edited[0], to_rec, scale),
+                        _heat(e.edited[0], to_src, scale)]],
+                      ["I (source)", "I' = G(E(I))", f"T ({attribute})", "|T - I'| (reference I')",
+                       "|T - I| (without I')"],
+                      caption="Eq 1-3: the edit moves w; against I' only the edit shows, against I the inversion's "
+                              f"misses too (mean {to_rec.mean().item():.3g} vs {to_src.mean().item():.3g}, one colour scale).")
+
+
+def _pair(setup, e: BatchEdit) -> torch.Tensor:
+    return classifier_input(setup.components, e.reconstruction, e.edited)
+
+
+def differential_features_figure(setup, e: BatchEdit):
+    """Eq 4: ``Delta = E(T) - E(I')``, the channel-mean of the encoder's difference (and |Delta|)."""
+    net = setup.components.classifier
+    pair = _pair(setup, e)
+    with torch.no_grad():
+        delta = net.shared(pair[:, 3:]) - net.shared(pair[:, :3])
+    size = e.source.shape[-2:]
+    mean = F.interpolate(delta.mean(1, keepdim=True), size=size, mode="nearest")[0, 0]
+    mag = F.interpolate(delta.abs().mean(1, keepdim=True), size=size, mode="nearest")[0, 0]
+    span = mean.abs().max().clamp(min=1e-8)
+    return panel_grid([[e.source[0], overlay_cam(e.source[0], mean / (2 * span) + 0.5),
+                        overlay_cam(e.source[0], mag / mag.max().clamp(min=1e-8))]],
+                      ["I", "mean Delta (signed)", "mean |Delta|"],
+                      caption=f"Eq 4: differential features, {tuple(delta.shape[1:])} per image.")
+
+
+def alpha_table(setup, e: BatchEdit, attribute: str, n: int = 5) -> list[dict[str, float]]:
+    """Eq 6-7 on real numbers, for the ``n`` channels with the largest Grad-CAM++ weight: the
+    gradient g at the first position, g^2, g^3, sum_ab A, alpha (eq 6), the Grad-CAM++ weight
+    (eq 7) and the Grad-CAM weight (mean g). With layer4 feeding global average pooling, g is
+    the same at every position of a channel, so alpha only varies across channels."""
+    c = setup.components
+    target = torch.tensor([c.class_index(attribute)])
+    act, grads = activations_and_grads(c.classifier, c.classifier.target_layer, _pair(setup, e), target)
+    alpha = gradcam_plus_plus_alpha(grads, act)[0]
+    w_pp, w_g = gradcam_plus_plus_weights(grads, act)[0], gradcam_weights(grads)[0]
+    rows = []
+    for k in w_pp.argsort(descending=True)[:n].tolist():
+        g = grads[0, k].flatten()
+        rows.append({"channel": k, "g": g[0].item(), "g^2": (g[0] ** 2).item(), "g^3": (g[0] ** 3).item(),
+                     "g constant over positions": bool((g == g[0]).all()), "sum_ab A": act[0, k].sum().item(),
+                     "alpha (eq 6)": alpha[k].flatten()[0].item(), "w_k Grad-CAM++ (eq 7)": w_pp[k].item(),
+                     "w_k Grad-CAM": w_g[k].item()})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    """A list of dicts as a Markdown table (numbers with 4 significant digits)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
+    return "\n".join(["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+                     + ["| " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for r in rows])
+
+
+def no_mask_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
+    """Why a mask: without one the result is T itself (what a plain encoder edit gives), so every
+    pixel is the generator's; with the CAM mask, F keeps I outside the edited region."""
+    src, t, f = e.source[0], e.edited[0], e.blended[variant][0]
+    d_t, d_f = (t - src).abs().mean(0), (f - src).abs().mean(0)
+    scale = d_t.max()
+    return panel_grid([[src, t, _heat(t, d_t, scale), overlay_cam(src, e.masks[variant][0]), f, _heat(f, d_f, scale)]],
+                      ["I", "without mask: T", "|T - I|", f"mask M ({variant})", "with mask: F", "|F - I|"],
+                      caption=f"Without a mask the output differs from I everywhere (MAE {_mae(t, src):.3g}); with "
+                              f"the mask only where M is on (MAE {_mae(f, src):.3g}). One colour scale.")
+
+
+def layer_table(setup, e: BatchEdit, attribute: str) -> list[dict]:
+    """Grad-CAM vs Grad-CAM++ at each CAM layer on this face (:func:`paperlib.teaching.cam_layers.layer_comparison`)."""
+    c = setup.components
+    return layer_comparison(c.classifier, _pair(setup, e), c.class_index(attribute))
+
+
+def gradcam_vs_plusplus_figure(setup, e: BatchEdit, attribute: str, layers: tuple[str, ...] = CAM_LAYERS):
+    """One row per CAM layer: the Grad-CAM map, the Grad-CAM++ map and their difference, on this face."""
+    c = setup.components
+    pair, size = _pair(setup, e), e.source.shape[-2:]
+    src, rows, titles = e.source[0], [], []
+    for layer in layers:
+        gc, pp = (F.interpolate(m[:, None], size=size, mode="nearest")[0, 0]
+                  for m in gradcam_and_plusplus_maps(c.classifier, layer, pair, c.class_index(attribute)))
+        diff = (pp - gc).abs()
+        rows.append([overlay_cam(src, gc), overlay_cam(src, pp), overlay_cam(src, diff)])
+        titles.append(f"{layer}\nmean |diff| {diff.mean().item():.3g}")
+    return panel_grid(rows, ["Grad-CAM", "Grad-CAM++", "|Grad-CAM++ - Grad-CAM|"], titles, size=2.2,
+                      caption="Eq 6-8 without TTA or Eigen. The difference is drawn on the maps' own 0-1 scale.")
+
+
+#: Size of the flip marker drawn on the TTA views, as a fraction of the image side.
+MARKER = 0.18
+
+
+def flip_marker(images: torch.Tensor) -> torch.Tensor:
+    """A copy of ``images`` (N, C, H, W) in [-1, 1] with a red square in the top-left corner, so a
+    horizontal flip is visible even on a symmetric face (for drawing only, never for the CAM)."""
+    out = images.clone()
+    k = max(1, round(MARKER * images.shape[-1]))
+    red = torch.tensor([1.0, -1.0, -1.0] * (images.shape[1] // 3), dtype=images.dtype, device=images.device)
+    out[:, :, :k, :k] = red[:, None, None]
+    return out
+
+
+def tta_labels() -> list[str]:
+    """The names of the 6 views of :func:`paperlib.method.cam.tta_views`, in its order."""
+    return [f"{'flipped' if flip else 'not flipped'}, pixels x{f:g}" for flip in (False, True) for f in TTA_FACTORS]
+
+
+def tta_figure(setup, e: BatchEdit, attribute: str):
+    """TTA: the 6 views (no flip / flip x the intensity factors of :data:`paperlib.method.cam.TTA_FACTORS`)
+    of T, with a red marker in T's top-left corner so the flip shows, and each view's Grad-CAM++
+    map mapped back onto I; the last column is their average (the +TTA map)."""
+    c = setup.components
+    pair = _pair(setup, e)
+    views = tta_views(pair)
+    target = torch.tensor([c.class_index(attribute)] * len(views))
+    act, grads = activations_and_grads(c.classifier, c.classifier.target_layer, views, target)
+    maps = normalize_cam(cam_map(weighted_activations(gradcam_plus_plus_weights(grads, act), act)), pair.shape[-2:])
+    n = len(TTA_FACTORS)
+    maps[n:] = maps[n:].flip(-1)  # de-augment the flipped views
+    size = e.source.shape[-2:]
+    maps = F.interpolate(maps[:, None], size=size, mode="nearest")[:, 0]
+    imgs = F.interpolate(tta_views(flip_marker(pair))[:, 3:], size=size, mode="area").clamp(-1, 1)
+    mean = maps.mean(0)  # what merge_tta_maps gives
+    spread = maps.std(0).mean().item()
+    fig = panel_grid([list(imgs) + [None], [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
+                     [n.replace(", ", ",\n") for n in tta_labels()] + ["average"], ["view (T half)", "its map, on I"],
+                     caption="TTA: the red square marks T's top-left corner (flipped views carry it top-right); the "
+                             "factors multiply the pixel values in [-1, 1] (contrast about mid-grey, not a zoom). "
+                             f"Maps mapped back and averaged; mean std across the 6 maps {spread:.3g}.")
+    fig.axes[len(maps)].texts[0].set_text("the average of\nthe 6 maps below")
+    fig.axes[len(maps)].texts[0].set_fontsize(8)
+    return fig
+
+
+def eigen_figure(setup, e: BatchEdit, attribute: str):
+    """Eq 9: the plain Grad-CAM++ map vs the first principal component of the weighted activations."""
+    c = setup.components
+    pair = _pair(setup, e)
+    act, grads = activations_and_grads(c.classifier, c.classifier.target_layer, pair,
+                                       torch.tensor([c.class_index(attribute)]))
+    weighted = weighted_activations(gradcam_plus_plus_weights(grads, act), act)
+    size = e.source.shape[-2:]
+    plain = F.interpolate(normalize_cam(cam_map(weighted), pair.shape[-2:])[:, None], size=size, mode="nearest")[0, 0]
+    pc = first_component_projection(weighted)
+    raw_pc = F.interpolate(minmax_normalize(pc)[:, None], size=size, mode="nearest")[0, 0]
+    eig = F.interpolate(normalize_cam(pc, pair.shape[-2:])[:, None], size=size, mode="nearest")[0, 0]
+    return panel_grid([[overlay_cam(e.source[0], plain), overlay_cam(e.source[0], raw_pc), overlay_cam(e.source[0], eig)]],
+                      ["Grad-CAM++ (eq 8)", "PC1 projection", "Eigen map (ReLU, min-max)"],
+                      caption=f"Eq 9 on a {tuple(weighted.shape[-2:])} activation grid: PC1 keeps the dominant pattern.")
+
+
+def parsings(setup, e: BatchEdit, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parsing maps of the source (S_org's input) and of the edited image (S_modif's input)."""
+    c = setup.components
+    with torch.no_grad():
+        src = setup.source_parsing([index], e.source) if setup.source_parsing else c.parse(e.source)
+        edit = c.exact_parsing(e.edited_latents) if c.exact_parsing is not None else c.parse(e.edited)
+    return src, edit
+
+
+def parsing_figure(setup, e: BatchEdit, attribute: str, index: int = 0):
+    """Step 8 and eq 10-11: S_org, S_modif, the CAM, their Hadamard product and the blend."""
+    s_org, s_modif = segmentation_masks(*parsings(setup, e, index), attribute)
+    src, cam = e.source[0], e.cams["Diff-CAM++"][0]
+    allowed = s_org[0] * s_modif[0]
+    outside = ((cam * (1 - allowed)).sum() / cam.sum().clamp(min=1e-8)).item()
+    with_f, without_f = e.blended["Diff-CAM++"][0], e.blended["+TTA+Eigen"][0]
+    d_with, d_without = (with_f - src).abs().mean(0), (without_f - src).abs().mean(0)
+    scale = d_without.max()
+    return panel_grid([[overlay_cam(src, s_org[0]), overlay_cam(e.edited[0], s_modif[0]), overlay_cam(src, cam),
+                        overlay_cam(src, e.masks["Diff-CAM++"][0]), with_f, _heat(with_f, d_with, scale)],
+                       [None, None, overlay_cam(src, cam), overlay_cam(src, e.masks["+TTA+Eigen"][0]), without_f,
+                        _heat(without_f, d_without, scale)]],
+                      ["S_org", "S_modif", "CAM (+TTA+Eigen)", "mask M", "F (eq 11)", "|F - I|"],
+                      ["with eq 10", "without eq 10"],
+                      caption=f"Eq 10-11 for {attribute}: the parsing masks cut the map to the allowed components; "
+                              f"{100 * outside:.0f}% of this CAM's mass lies outside them.")
+
+
+#: Threshold of the hard mask that :func:`blend_figure` compares eq 11's soft mask with.
+HARD_THRESHOLD = 0.5
+
+
+def blend_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
+    """Eq 11 with the soft mask vs a hard cut-and-paste (M > 0.5): the hard mask leaves a seam
+    where T and I meet, the soft mask fades one into the other."""
+    src, t, m = e.source[0], e.edited[0], e.masks[variant][0]
+    hard = (m > HARD_THRESHOLD).to(m.dtype)
+    soft_f, hard_f = e.blended[variant][0], t * hard + src * (1 - hard)
+    return panel_grid([[overlay_cam(src, m), soft_f, overlay_cam(src, hard), hard_f,
+                        _heat(hard_f, (hard_f - soft_f).abs().mean(0))]],
+                      ["soft M", "F = T M + I (1 - M)", f"hard M > {HARD_THRESHOLD:g}", "hard cut-and-paste",
+                       "|hard - soft|"],
+                      caption="Eq 11: the soft mask mixes T and I in proportion to M (a partial edit where 0 < M < 1); "
+                              "the hard mask gives the full edit but switches at a line (a seam).")
+
+
+def deghost_figure(setup, e: BatchEdit):
+    """Artifact suppression: the blend F and the deghosted output, with their difference. Where
+    the profile has no deghosting network (SynthFace) the two are identical and the last panel
+    says so instead of showing a blank map."""
+    f, out = e.blended["Diff-CAM++"][0], e.outputs["Diff-CAM++"][0]
+    diff = (out - f).abs().mean(0)
+    identical = bool(diff.max() == 0)
+    fig = panel_grid([[f, out, None if identical else _heat(f, diff)]], ["F (eq 11)", "deghosted", "|difference|"],
+                     caption=f"Deghosting ({setup.profile} profile): max |difference| {diff.max().item():.3g}.")
+    if identical:
+        fig.axes[2].texts[0].set_text("no difference:\ndeghosting is the\nidentity in this profile\n"
+                                      "(no deghosting network)")
+        fig.axes[2].texts[0].set_fontsize(8)
+    return fig
+
+
+def at_layer(setup, layer: str = "layer4"):
+    """``setup`` with its classifier's CAM taken at ``layer`` (one of
+    :data:`paperlib.teaching.cam_layers.CAM_LAYERS`); ``"layer4"`` (the paper's) returns ``setup`` itself."""
+    net = setup.components.classifier
+    chosen = cam_layer(net, layer)
+    if layer == "layer4":
+        return setup
+    return dataclasses.replace(setup, components=dataclasses.replace(setup.components, classifier=AtLayer(net, chosen)))
+
+
+def explorer_variant(gradcampp: bool = True, tta: bool = True, eigen: bool = True, segmentation: bool = True,
+                     authors_code: bool = False) -> tuple:
+    """The mask variant (a :func:`paperlib.method.pipeline.variant_config` tuple) of the explorer's toggles.
+    ``authors_code``: the mask path of the authors' released scripts (:mod:`paperlib.method.authors`:
+    their Eigen variant, off for Old; no eq 10; mouth blend; Poisson blending), which replaces
+    ``segmentation``."""
+    method = "gradcam++" if gradcampp else "gradcam"
+    if authors_code:
+        return (method, bool(tta), "authors" if eigen else False, "authors")
+    return (method, bool(tta), bool(eigen), bool(segmentation))
+
+
+def _variant_name(gradcampp, tta, eigen, segmentation, authors_code) -> str:
+    return ", ".join(n for n, on in (("Grad-CAM++" if gradcampp else "Grad-CAM", True), ("TTA", tta),
+                                     ("Eigen", eigen), ("segmentation", segmentation and not authors_code),
+                                     ("authors' code (mouth blend, Poisson)", authors_code)) if on)
+
+
+def explorer_image(setup, attribute: str = "Beard", alpha: float = 20.0, face: int = 0, gradcampp: bool = True,
+                   tta: bool = True, eigen: bool = True, segmentation: bool = True, authors_code: bool = False,
+                   layer: str = "layer4"):
+    """The explorer's callback: one face, one attribute, any combination of the toggles
+    (:func:`explorer_variant`). ``layer``: the CAM layer (:data:`paperlib.teaching.cam_layers.CAM_LAYERS`)."""
+    setup = at_layer(setup, layer)
+    variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)
+    e = edit_face(setup, face, attribute, (variant,), alpha=alpha)
+    src = e.source[0]
+    name = _variant_name(gradcampp, tta, eigen, segmentation, authors_code)
+    return panel_grid([[src, e.edited[0], overlay_cam(src, e.masks[variant][0]), e.outputs[variant][0]]],
+                      ["I", f"T ({attribute}, alpha {alpha:g})", "mask M", "result"],
+                      caption=f"{name}; CAM at {layer}")
+
+
+def uploaded_photo_image(setup, content: bytes, name: str = "upload", attribute: str = "Beard", alpha: float = 20.0,
+                         gradcampp: bool = True, tta: bool = True, eigen: bool = True, segmentation: bool = True,
+                         authors_code: bool = False, layer: str = "layer4", **_ignored):
+    """The explorer's upload (paper profile): the photo's bytes through the ``edit`` command's path
+    (:func:`paperlib.photo.edit.edit_photo`: align, edit, paste back) with the explorer's settings;
+    the before/after figure."""
+    from ..photo.edit import before_after_figure, edit_photo
+    from ..photo.io import read_photo
+
+    photo = read_photo(bytes(content), source=f"photo: {name}")
+    variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)
+    edits = edit_photo(at_layer(setup, layer).components, photo, attribute, alpha, variant, source=f"photo: {name}")
+    caption = _title(setup, f"{name}: {len(edits)} face(s); {attribute}, alpha {alpha:g}; "
+                            f"{_variant_name(gradcampp, tta, eigen, segmentation, authors_code)}; CAM at {layer}")
+    return before_after_figure(photo, edits, caption)
+
+
+def explorer_controls(n_faces: int) -> dict:
+    """The explorer's widgets, keyed by :func:`explorer_image`'s argument names: the sliders wide
+    enough for their positions, the checkboxes compact (no indent, their own width)."""
+    import ipywidgets as W
+
+    def box(name, label):
+        return W.Checkbox(value=name != "authors_code", description=label, indent=False,
+                          layout=W.Layout(width="auto", margin="0 14px 0 0"))
+
+    return {
+        "attribute": W.Dropdown(options=list(ATTRIBUTES), value="Beard", description="attribute"),
+        "alpha": W.FloatSlider(value=20.0, min=0.0, max=30.0, step=2.5, description="alpha", readout_format=".1f",
+                               continuous_update=False, layout=W.Layout(width="360px")),
+        "face": W.IntSlider(value=0, min=0, max=max(n_faces - 1, 0), description="face", continuous_update=False,
+                            layout=W.Layout(width="300px")),
+        **{name: box(name, label) for name, label in (("gradcampp", "Grad-CAM++"), ("tta", "TTA"), ("eigen", "Eigen"),
+                                                     ("segmentation", "segmentation"),
+                                                     ("authors_code", "authors' code"))},
+        "layer": W.Dropdown(options=list(CAM_LAYERS), value="layer4", description="CAM layer",
+                            layout=W.Layout(width="320px")),
+    }
+
+
+def photo_upload(setup, controls: dict):
+    """The explorer's "your own photo" row (paper profile): a file-upload widget whose photo goes
+    through :func:`uploaded_photo_image` with the explorer's current settings; returns the upload
+    widget and its output area. A photo without a usable face shows the one-line error."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    upload = W.FileUpload(accept="image/*", multiple=False, description="your photo")
+    out = W.Output()
+
+    def on_upload(_change=None):
+        import matplotlib.pyplot as plt
+
+        if not upload.value:
+            return
+        item = upload.value[0]
+        out.clear_output(wait=True)
+        try:
+            fig = uploaded_photo_image(setup, item["content"], item.get("name", "upload"),
+                                       **{k: w.value for k, w in controls.items()})
+        except (ValueError, FileNotFoundError) as err:
+            out.append_stdout(f"error: {err}\n")
+            return
+        with out:
+            display(fig)
+        plt.close(fig)
+
+    upload.observe(on_upload, names="value")
+    return upload, out
+
+
+def explorer(setup, n_faces: int | None = None):
+    """An ipywidgets explorer (attribute, alpha, face, the toggles, the CAM layer) around
+    :func:`explorer_image`, with :data:`GRADCAMPP_HELP` beside the toggles; in the paper profile
+    also an upload of your own photo (:func:`photo_upload`).
+
+    Without a front end (papermill, where ``paperlib reproduce`` sets ``PAPERLIB_HEADLESS=1``) the
+    widgets are still built and the current image is also shown as a static figure, so the
+    executed notebook keeps a picture.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    controls = explorer_controls(n_faces or setup.n_images)
+    out = W.Output()
+    headless = os.environ.get("PAPERLIB_HEADLESS") == "1"  # papermill: no front end renders the widgets
+
+    def update(_change=None):
+        import matplotlib.pyplot as plt
+        fig = explorer_image(setup, **{k: w.value for k, w in controls.items()})
+        out.clear_output(wait=True)
+        with out:
+            display(fig)
+        if headless and _change is None:  # the first image also as a static figure, without computing it twice
+            display(fig)
+        plt.close(fig)
+
+    for w in controls.values():
+        w.observe(update, names="value")
+    update()
+    toggles = [controls[k] for k in ("gradcampp", "tta", "eigen", "segmentation", "authors_code")]
+    help_text = W.HTML(GRADCAMPP_HELP, layout=W.Layout(max_width="640px"))
+    rows = [W.HBox([controls["attribute"], controls["alpha"], controls["face"]]),
+            W.HBox(toggles, layout=W.Layout(width="auto")), W.HBox([controls["layer"], help_text]), out]
+    if getattr(setup, "profile", None) == "paper":
+        rows += list(photo_upload(setup, controls))
+    box = W.VBox(rows)
+    display(box)
+    return box, controls
