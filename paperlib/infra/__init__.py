@@ -1,1 +1,4 @@
-"""infra"""
+"""Infrastructure every layer above uses: ``paths`` (the project root), ``provenance`` (commit,
+versions, hashes), ``locks`` (exclusive run folders), ``files`` (atomic writes), ``assets`` and
+``download`` (the official weights' registry, verified downloads), ``doctor`` (what is installed
+and cached), ``distributed`` (torchrun ranks and shards)."""
