@@ -17,7 +17,7 @@ from PIL import Image
 
 from paperlib.photo.align import AlignedFace
 from paperlib.photo.edit import RANDOM_STAMP, before_after_figure, edit_photo, photo_components, save_figure
-from paperlib.photo.io import read_photo
+from paperlib.infra.images import read_photo
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--aligned", required=True, help="folder written by `python -m paperlib align`")

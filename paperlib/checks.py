@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from pathlib import Path
 
@@ -36,6 +38,17 @@ def check_unit_range(name: str, x: torch.Tensor) -> None:
         raise ValueError(
             f"{name}: expected values in [0, 1], got [{x.min().item():.4g}, {x.max().item():.4g}]"
         )
+
+
+def check_alpha(alpha, name: str = "alpha") -> float:
+    """``alpha`` (the edit strength of eq 3) as a float: a real number or a one-element floating
+    tensor, finite; anything else (a bool, a string, NaN, inf) is a one-line ValueError."""
+    numeric = (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)) or (
+        isinstance(alpha, torch.Tensor) and alpha.numel() == 1 and alpha.is_floating_point())
+    value = float(alpha) if numeric else float("nan")
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {alpha!r}")
+    return value
 
 
 def check_int(name: str, value, minimum: int) -> int:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from paperlib.photo import align
 from paperlib.photo.align_report import corners, embed, identity_error, moved_error, paste_back_error
-from paperlib.photo.io import read_photo
+from paperlib.infra.images import read_photo
 
 pytest.importorskip("dlib")
 
@@ -252,7 +252,7 @@ def test_dlib_and_opencv_load_only_when_used():
     import subprocess
     import sys
 
-    code = ("import sys, paperlib, paperlib.photo.align, paperlib.photo.io, paperlib.photo.align_report; "
+    code = ("import sys, paperlib, paperlib.photo.align, paperlib.infra.images, paperlib.photo.align_report; "
             "print(sorted(m for m in ('dlib', 'cv2', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

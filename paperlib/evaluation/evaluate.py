@@ -46,7 +46,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..checks import check_int, check_positive_int
+from ..checks import check_alpha, check_int, check_positive_int
 from ..method.attributes import TABLE_ATTRIBUTES, check_attribute
 from ..infra.files import atomic_bytes, read_json, write_json
 from .cache import CorruptEntry, EvalCache, load_arrays, load_png, png_complete, save_arrays, save_png, to_uint8
@@ -87,8 +87,7 @@ def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: fl
     methods = check_methods(methods)
     check_positive_int("batch", batch)
     check_int("keep_images", keep_images, 0)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha != alpha or abs(alpha) == float("inf"):
-        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    check_alpha(alpha)
     return methods
 
 

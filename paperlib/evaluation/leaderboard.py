@@ -47,7 +47,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_positive_int
+from ..checks import check_alpha, check_positive_int
 from ..method.attributes import ATTRIBUTES
 from ..infra.files import atomic_bytes, read_json, write_json
 from .cache import EvalCache
@@ -116,8 +116,7 @@ def check_arguments(setup: Setup, batch: int, alpha: float = 20.0) -> None:
                          f"runs on --profile {PROFILE}")
     check_positive_int("batch", batch)
     check_positive_int("n_images", setup.n_images)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    check_alpha(alpha)
 
 
 def _chunks(n: int, batch: int) -> list[list[int]]:

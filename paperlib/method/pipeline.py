@@ -7,8 +7,6 @@ world (``paperlib.synth.components``) or the official networks (paper profile).
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -16,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import check_alpha
 from .attributes import check_attribute
 from .cam import cam_variants
 from .masks import blend, fuse_masks, segmentation_masks
@@ -86,12 +85,7 @@ def invert(c: Components, source: torch.Tensor) -> torch.Tensor:
 def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> torch.Tensor:
     """Eq 3's latent ``w + alpha n``."""
     check_attribute(attribute)
-    numeric = (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)) or (
-        isinstance(alpha, torch.Tensor) and alpha.numel() == 1 and alpha.is_floating_point())
-    value = float(alpha) if numeric else float("nan")
-    if not math.isfinite(value):
-        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
-    return w + value * c.direction(attribute).to(w)
+    return w + check_alpha(alpha) * c.direction(attribute).to(w)
 
 
 def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import MAX_PIXELS, read_photo
+from ..infra.images import MAX_PIXELS, read_photo
 
 #: HOG runs on a copy whose long side is at most this (bounds its cost on big photos; upsample 1
 #: then finds faces whose box is about 40 px at this scale).
@@ -205,7 +205,7 @@ class AlignedFace:
 def align_photo(photo, *, size: int = 1024, source: str | None = None, max_pixels: int = MAX_PIXELS,
                 min_eye_distance: float = MIN_EYE_DISTANCE) -> list[AlignedFace]:
     """Every face of ``photo`` (a path, bytes, PIL image or uint8 array; see
-    :func:`paperlib.photo.io.read_photo`) FFHQ-aligned to ``size``², largest first.
+    :func:`paperlib.infra.images.read_photo`) FFHQ-aligned to ``size``², largest first.
 
     Faces whose eye distance is below ``min_eye_distance`` are left out; a ``ValueError`` naming
     ``source`` when no face is found or every face is too small."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .align import AlignedFace, align_photo, paste_back, warped_mask
-from .io import read_photo
+from ..infra.images import read_photo
 
 _CORNERS = np.array([[-0.5, -0.5, 1.0], [1.0, -0.5, 1.0], [-0.5, 1.0, 1.0], [1.0, 1.0, 1.0]]).T
 

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..checks import check_alpha
 from ..method.attributes import check_attribute
 from ..evaluation.methods import MASK_METHODS, method_name
 
@@ -47,14 +48,13 @@ def check_method(method: str) -> str:
 
 def check_edit_arguments(photos: Sequence[str | Path], attribute: str, alpha: float, method: str) -> list[Path]:
     """One-line errors for the ``edit`` command's arguments, before any work; returns the photo
-    files (:func:`paperlib.photo.io.photo_files`: a folder stands for the images directly in it,
+    files (:func:`paperlib.infra.images.photo_files`: a folder stands for the images directly in it,
     each checked from its header)."""
-    from .io import photo_files
+    from ..infra.images import photo_files
 
     check_attribute(attribute)
     check_method(method)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not np.isfinite(alpha):
-        raise ValueError(f"alpha: expected a finite number, got {alpha!r}")
+    check_alpha(alpha)
     return photo_files(photos)
 
 
@@ -118,7 +118,7 @@ def edit_photo(c, photo, attribute: str, alpha: float = 20.0, variant="Diff-CAM+
     aligned, edited (:func:`edit_aligned`) and pasted back into the photo one after the other (a
     later face is pasted onto the earlier ones' result). ``faces``: alignments already computed."""
     from .align import align_photo, paste_back
-    from .io import read_photo
+    from ..infra.images import read_photo
 
     image = read_photo(photo, source=source) if not isinstance(photo, np.ndarray) else photo
     faces = align_photo(image, source=source) if faces is None else faces
@@ -212,7 +212,7 @@ def edit_photos(photos: Sequence[str | Path], attribute: str, out_dir: str | Pat
     from tqdm.auto import tqdm
 
     from .align import align_photo
-    from .io import read_photo
+    from ..infra.images import read_photo
     from ..infra.provenance import record
 
     files = check_edit_arguments(photos, attribute, alpha, method)

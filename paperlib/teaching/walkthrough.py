@@ -306,7 +306,7 @@ def uploaded_photo_image(setup, content: bytes, name: str = "upload", attribute:
     (:func:`paperlib.photo.edit.edit_photo`: align, edit, paste back) with the explorer's settings;
     the before/after figure."""
     from ..photo.edit import before_after_figure, edit_photo
-    from ..photo.io import read_photo
+    from ..infra.images import read_photo
 
     photo = read_photo(bytes(content), source=f"photo: {name}")
     variant = explorer_variant(gradcampp, tta, eigen, segmentation, authors_code)

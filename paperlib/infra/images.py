@@ -1,4 +1,4 @@
-"""Reading user photos for :mod:`paperlib.photo.align`: any format Pillow reads, as ``(H, W, 3)`` uint8 RGB.
+"""Reading photos (yours for :mod:`paperlib.photo`, CelebA-HQ for the paper profile): any format Pillow reads, as ``(H, W, 3)`` uint8 RGB.
 
 - EXIF orientation is applied (a phone photo stored sideways comes out upright);
 - modes are converted: ``1``/``L``/``P``/``YCbCr``/``LAB``/``HSV``/``CMYK`` with Pillow's own conversion
