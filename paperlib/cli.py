@@ -545,7 +545,7 @@ def _align_command(args: argparse.Namespace) -> int:
         if args.size < 16:
             raise ValueError(f"size: expected at least 16, got {args.size}")
         out = _out_folder(args.out)
-        from .photo.io import MAX_PIXELS, photo_files
+        from .infra.images import MAX_PIXELS, photo_files
 
         max_pixels = args.max_pixels or MAX_PIXELS
         files = photo_files(args.photos, max_pixels)
