@@ -17,7 +17,7 @@ from pathlib import Path
 ENV = "PAPERLIB_ROOT"
 
 #: The folder above the package: a checkout when it holds ``pyproject.toml`` (editable install, PYTHONPATH).
-_CHECKOUT = Path(__file__).resolve().parents[1]
+_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def project_root() -> Path:

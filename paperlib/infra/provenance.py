@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 #: Generated outputs: a change there is what a run makes, not a change of the code that made it.

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS: tuple[str, ...] = ("00_walkthrough", "01_train_diffcam", "02_figure2", "03_figure3", "04_figure4",
                               "05_tables")
 #: Parameters of a smoke run (CI): tiny faces, few images, a few training steps.
