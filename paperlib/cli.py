@@ -31,10 +31,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .evaluation.methods import ALL_METHODS, SLUG
+from .evaluation.methods import ALL_METHODS, MASK_METHODS, SLUG
 from .method.attributes import ATTRIBUTES, TABLE_ATTRIBUTES
 from .method.names import ARCHS
-from .photo.edit import EDIT_METHODS
 from .profiles import DEFAULTS, NAMES
 from .teaching.reproduce import NOTEBOOKS
 
@@ -304,7 +303,8 @@ def add_edit_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files (any format Pillow reads) or folders")
     p.add_argument("--attribute", required=True, choices=ATTRIBUTES)
     p.add_argument("--alpha", type=float, default=20.0, help="edit strength along EOGI's direction (default 20)")
-    p.add_argument("--method", default="Diff-CAM++", help=f"one of {', '.join(EDIT_METHODS)} (or its slug; "
+    # the methods with a mask, paperlib.photo.edit.EDIT_METHODS (= tuple(MASK_METHODS)), whose module imports numpy
+    p.add_argument("--method", default="Diff-CAM++", help=f"one of {', '.join(MASK_METHODS)} (or its slug; "
                                                           "default Diff-CAM++)")
     p.add_argument("--out", default=None, help="output folder (default runs/edit under the project root; "
                                                "runs/random-weights/edit with --random-weights)")
