@@ -1,25 +1,38 @@
-"""Small argument checks shared by the modules; each raises a one-line ValueError."""
+"""Small argument checks shared by the modules; each raises a one-line ValueError.
+
+torch is imported only by the checks that need it (a tensor's, a device's), so the command line
+validates its other arguments without importing it.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+
+def _is_tensor(x) -> bool:
+    """Whether ``x`` is a torch.Tensor, without importing torch (no tensor exists before it is imported)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def check_tensor(name: str, x, ndim: int | tuple[int, ...]) -> torch.Tensor:
     """``x`` must be a floating tensor with ``ndim`` dimensions and only finite values."""
     dims = (ndim,) if isinstance(ndim, int) else ndim
-    if not isinstance(x, torch.Tensor):
+    if not _is_tensor(x):
         raise ValueError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim not in dims:
         raise ValueError(f"{name}: expected {' or '.join(map(str, dims))} dimensions, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"{name}: expected a floating-point tensor, got {x.dtype}")
-    if not torch.isfinite(x).all():
+    if not x.isfinite().all():
         raise ValueError(f"{name}: contains NaN or infinite values; clean the input first")
     return x
 
@@ -44,7 +57,7 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     """``alpha`` (the edit strength of eq 3) as a float: a real number or a one-element floating
     tensor, finite; anything else (a bool, a string, NaN, inf) is a one-line ValueError."""
     numeric = (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)) or (
-        isinstance(alpha, torch.Tensor) and alpha.numel() == 1 and alpha.is_floating_point())
+        _is_tensor(alpha) and alpha.numel() == 1 and alpha.is_floating_point())
     value = float(alpha) if numeric else float("nan")
     if not math.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, got {alpha!r}")
@@ -67,6 +80,8 @@ def check_positive_int(name: str, value) -> int:
 
 def check_device(device) -> torch.device:
     """A torch device that exists on this machine (``cuda`` only when CUDA is available)."""
+    import torch
+
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -79,6 +94,17 @@ def check_device(device) -> torch.device:
         raise ValueError(f"device: {device!r} requested but MPS is not available; use --device cpu")
     return dev
 
+
+
+def device_or_default(requested: str | None, default: str) -> str:
+    """The device a command runs on: ``requested`` (checked, :func:`check_device`), else ``default``
+    when it is ``cpu`` or CUDA is available, else ``cpu``."""
+    if requested is not None:
+        check_device(requested)
+        return requested
+    import torch
+
+    return default if default == "cpu" or torch.cuda.is_available() else "cpu"
 
 def check_readable_folder(name: str, path) -> Path:
     """``path`` must be a folder this process can list."""

@@ -9,9 +9,19 @@ are ready, whether the ``paper`` profile can run), ``train`` (the differential c
 (FFHQ-aligned faces of your own photos, :mod:`paperlib.photo.align`) and ``edit`` (your photo edited and
 pasted back, :mod:`paperlib.photo.edit`).
 
+This module only parses: each command's body is a function beside the work it does
+(:func:`paperlib.teaching.reproduce.reproduce_command`, :func:`paperlib.infra.download.download_assets_command`,
+:func:`paperlib.infra.doctor.doctor_command`, :func:`paperlib.profiles.train_command`,
+:func:`paperlib.evaluation.evaluate.evaluate_command`, :func:`paperlib.evaluation.leaderboard.leaderboard_command`,
+:func:`paperlib.evaluation.regen_check.main_check`, :func:`paperlib.photo.align.align_command`,
+:func:`paperlib.photo.edit.edit_command`), called once after parsing; the torchrun frame of ``evaluate``
+and ``leaderboard`` is :func:`paperlib.infra.distributed.on_ranks`.
+
 Every command validates all of its arguments before any expensive work: a bad value exits
-with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Heavy
-modules are imported inside the commands, so ``--help`` and argument errors stay fast.
+with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Parsing
+imports no torch (nor dlib, cv2, matplotlib): the choices and defaults it shows come from torch-free
+modules and each command imports what it needs after parsing, so ``--help`` and argument errors
+answer at once (``tests/test_cli.py``).
 """
 
 from __future__ import annotations
@@ -21,12 +31,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .infra.paths import under_root
+from .evaluation.methods import ALL_METHODS, MASK_METHODS, SLUG
+from .method.attributes import ATTRIBUTES, TABLE_ATTRIBUTES
+from .method.names import ARCHS
 from .profiles import DEFAULTS, NAMES
-
-
-class _Failed(Exception):
-    """An error to print as one line (status 2)."""
+from .teaching.reproduce import NOTEBOOKS
 
 
 def _count(text: str) -> int:
@@ -41,38 +50,10 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _out_folder(path: str | None, default: Path | None = None) -> Path:
-    """An output folder that is not a file and whose nearest existing parent is writable: ``path``
-    (relative to the current folder) or ``default``."""
-    import os
-
-    folder = Path(path) if path else default
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"out: {folder} exists and is not a folder")
-    parent = next(p for p in (folder, *folder.parents) if p.exists())
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"out: cannot write into {parent} (permissions)")
-    return folder
-
-
-def _device(requested: str | None, profile: str) -> str:
-    """The device a command runs on: the requested one (checked), else the profile's default when
-    available (cuda for the paper profile, else cpu)."""
-    from .checks import check_device
-
-    if requested is not None:
-        check_device(requested)
-        return requested
-    import torch
-
-    default = DEFAULTS[profile]["device"]
-    return default if default == "cpu" or torch.cuda.is_available() else "cpu"
-
-
 # ------------------------------------------------------------------------------- download / doctor
 def _download(args: argparse.Namespace) -> int:
     from .infra import assets
-    from .infra.download import AssetError, download, downloadable
+    from .infra.download import download_assets_command, downloadable
 
     if args.all and args.names:
         args.parser.error("give asset names or --all, not both")
@@ -86,35 +67,16 @@ def _download(args: argparse.Namespace) -> int:
         args.parser.error("--from takes exactly one asset name")
     if args.from_file and not Path(args.from_file).is_file():
         args.parser.error(f"--from: {args.from_file} is not a file")
-    failed = 0
-    for name in names:
-        try:
-            path = download(name, quiet=args.quiet, retries=args.retries, from_file=args.from_file)
-        except (AssetError, FileNotFoundError) as err:
-            failed += 1
-            print(f"{name}: FAILED: {err}", file=sys.stderr)
-            continue
-        rec = assets.read_records().get(assets.resolve(name).name, {})
-        sha = rec.get("sha256", "?")
-        inside = f" (the generator is read from {path.name})" if assets.get(name).alias_of else ""
-        print(f"{name}: ok {path}{inside}; verified: {rec.get('verified', '?')}; sha256 {sha}")
-        if not (assets.resolve(name).sha256):
-            print(f"{name}: no full sha256 is published; recorded {sha} in {assets.home() / assets.RECORDS}")
-    if args.all:
-        print(f"celeba-hq is not downloaded: set {assets.CELEBA_ENV} to your CelebA-HQ folder "
-              "(check with `python -m paperlib doctor`)")
-    return 1 if failed else 0
+    return download_assets_command(names, all_assets=args.all, from_file=args.from_file, retries=args.retries,
+                                   quiet=args.quiet)
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from .infra.doctor import doctor
-
     if args.celeba_hq is not None and not Path(args.celeba_hq).is_dir():
         args.parser.error(f"--celeba-hq: {args.celeba_hq} is not a folder")
-    ready, lines = doctor(verify=args.verify, celeba_root=args.celeba_hq)
-    print(f"paperlib {__version__}")
-    print("\n".join(lines))
-    return 1 if (args.strict and not ready) else 0
+    from .infra.doctor import doctor_command
+
+    return doctor_command(verify=args.verify, celeba_root=args.celeba_hq, strict=args.strict)
 
 
 def add_download_cli(sub) -> None:
@@ -151,8 +113,6 @@ def add_train_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_count, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: synthetic cpu, paper cuda "
                                                    "when available)")
-    from .method.diffnet import ARCHS
-
     p.add_argument("--arch", choices=tuple(ARCHS), default=None,
                    help="ResNet depth (default: synthetic resnet18, paper resnet101)")
     p.add_argument("--size", type=_positive, default=None, help="pair image size (default: synthetic 128, paper 256)")
@@ -161,44 +121,21 @@ def add_train_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--directions", default=None,
                    help="paper profile: folder of EOGI's <attribute>.npy directions (default: the cached assets)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_train_command)
+    p.set_defaults(func=_train)
     return p
 
 
-def _train_command(args: argparse.Namespace) -> int:
-    from .checks import check_readable_folder
-    from .infra.locks import FolderBusy
-    from .method.train import TrainConfig
+def _train(args: argparse.Namespace) -> int:
+    from .profiles import train_command
 
-    defaults = DEFAULTS[args.profile]
-    try:
-        device = _device(args.device, args.profile)
-        out = _out_folder(args.out, under_root("runs", f"diffnet-{args.profile}"))
-        for name in ("data", "directions"):
-            if getattr(args, name) is not None:
-                check_readable_folder(name, getattr(args, name))
-        config = TrainConfig(steps=defaults["steps"] if args.steps is None else args.steps, seed=args.seed,
-                             arch=args.arch or defaults["arch"], device=device, out_dir=out)
-        from . import profiles
-        from .method.train import train
-
-        source = profiles.pair_source(args.profile, size=args.size, seed=args.seed, data=args.data,
-                                      directions=args.directions, device=device)
-        result = train(config, source, resume=not args.fresh, progress=not args.quiet)
-    except (ValueError, FileNotFoundError, FolderBusy) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"trained {config.arch} for {result.steps} steps in {result.wall_time_s:.0f} s; held-out accuracy "
-          f"{result.heldout_accuracy:.3f}; weights {result.weights_path}, summary {result.sidecar_path}")
-    return 0
+    return train_command(args.profile, steps=args.steps, out=args.out, seed=args.seed, device=args.device,
+                         arch=args.arch, size=args.size, fresh=args.fresh, data=args.data,
+                         directions=args.directions, quiet=args.quiet)
 
 
 # --------------------------------------------------------------------------------------- evaluate
 def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand on an ``argparse`` subparsers object."""
-    from .method.attributes import TABLE_ATTRIBUTES
-    from .evaluation.methods import ALL_METHODS, SLUG
-
     p = subparsers.add_parser(
         "evaluate", help="regenerate Tables 1-3 (LPIPS, MAE, FID) of a profile",
         description="Run every method on the first N images, compute MAE / LPIPS / FID, and write "
@@ -239,95 +176,19 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--render-only", action="store_true", help="compute nothing; render the tables from the cache")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_evaluate_command)
+    p.set_defaults(func=_evaluate)
     return p
 
 
-def _evaluate_command(args: argparse.Namespace) -> int:
-    from .evaluation.evaluate import KEEP_IMAGES, check_arguments, evaluate
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluation.evaluate import evaluate_command
 
-    d = DEFAULTS[args.profile]
-    n_images = args.n_images or d["n_images"]
-    batch = args.batch or d["batch"]
-    keep = KEEP_IMAGES if args.keep_images is None else args.keep_images
-
-    def check() -> tuple[str, Path, dict]:
-        check_arguments(args.attributes, args.methods, args.alpha, batch, keep)
-        device = _device(args.device, args.profile)
-        out = _out_folder(args.out, under_root("runs", f"eval-{args.profile}"))
-        return device, out, _evaluate_options(args, n_images, device)
-
-    def work(setup, out: Path, dist, progress: bool):
-        return evaluate(setup, out, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
-                        batch=batch, keep_images=keep, render_only=args.render_only, fresh=args.fresh,
-                        progress=progress, dist=dist)
-
-    rc, dist, (setup, result) = _on_ranks("evaluate", args.profile, check, work)
-    if rc or not dist.is_main:
-        return rc
-    t = result.timings
-    ranks = f" on {result.world_size} processes" if result.world_size > 1 else ""
-    print(f"evaluate {args.profile}: {n_images} images{ranks}; {result.batches_computed} batches computed, "
-          f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images and metrics {t['generate_s']:.1f} s, "
-          f"tables {t['render_s']:.1f} s)")
-    print(f"wrote {', '.join(str(p) for p in result.files)}")
-    return 0
-
-
-def _on_ranks(purpose: str, profile: str, check, work):
-    """The frame of a command that runs under ``torchrun`` too (``evaluate``, ``leaderboard``):
-    ``check()`` -> ``(device, out, options)`` and the profile's own checks, every rank the same, before
-    torch.distributed starts; then torch.distributed (a single process outside torchrun), rank 0 holding
-    OUT's lock and building the setup first (it may train the synthetic classifier), and
-    ``work(setup, out, dist, progress)`` on every rank. Returns ``(status, dist, (setup, result))``:
-    status 2 after the one-line error (printed by the rank that should, :func:`_prints_error`)."""
-    from .infra import distributed
-    from . import profiles
-    from .infra.locks import FolderBusy
-
-    dist, checked = distributed.Dist(), False
-    try:
-        device, out, options = check()
-        profiles.check(profile, **options)
-        checked = True
-        dist = distributed.init(device)
-        options["progress"] = options["progress"] and dist.is_main
-        if "device" in options:
-            options["device"] = dist.device(device)
-        with distributed.main_lock(dist, out, purpose):  # before the setup, which may train a classifier for minutes
-            setup = dist.main_first(lambda: profiles.get(profile, **options))
-            return 0, dist, (setup, work(setup, out, dist, options["progress"]))
-    except (ValueError, FileNotFoundError, FolderBusy) as err:
-        if _prints_error(dist, err, checked):
-            print(f"error: {err}", file=sys.stderr)
-        return 2, dist, (None, None)
-    finally:
-        dist.close()
-
-
-def _prints_error(dist, err: Exception, checked: bool) -> bool:
-    """Whether this process prints ``err``: rank 0 always; another rank only an error of its own,
-    not one every rank raised (a bad argument, found before torch.distributed starts: ``checked``
-    False; rank 0's error shared with the others)."""
-    import os
-
-    if not checked:
-        return os.environ.get("RANK", "0") == "0"
-    return dist.is_main or not getattr(err, "from_main", False)
-
-
-def _evaluate_options(args: argparse.Namespace, n_images: int, device: str) -> dict:
-    """The profile options of an ``evaluate`` command line."""
-    options = {"n_images": n_images, "device": device, "seed": args.seed, "progress": not args.quiet}
-    if args.classifier is not None:
-        options["classifier_path"] = args.classifier
-    if args.celeba_hq is not None:
-        options["celeba_root"] = args.celeba_hq
-    if args.interfacegan_factor is not None:
-        options["interfacegan_factor"] = args.interfacegan_factor
-    if args.generation is not None:
-        options["generation"] = args.generation
-    return options
+    return evaluate_command(args.profile, n_images=args.n_images, device=args.device, out=args.out, batch=args.batch,
+                            attributes=args.attributes, methods=args.methods, alpha=args.alpha, seed=args.seed,
+                            classifier=args.classifier, celeba_hq=args.celeba_hq,
+                            interfacegan_factor=args.interfacegan_factor, generation=args.generation,
+                            keep_images=args.keep_images, render_only=args.render_only, fresh=args.fresh,
+                            quiet=args.quiet)
 
 
 # ------------------------------------------------------------------------------------ leaderboard
@@ -352,43 +213,20 @@ def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
                         "if missing)")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_leaderboard_command)
+    p.set_defaults(func=_leaderboard)
     return p
 
 
-def _leaderboard_command(args: argparse.Namespace) -> int:
-    d = DEFAULTS["synthetic"]
+def _leaderboard(args: argparse.Namespace) -> int:
+    from .evaluation.leaderboard import leaderboard_command
 
-    def check() -> tuple[str, Path, dict]:
-        if args.profile != "synthetic":
-            raise ValueError(f"profile: the {args.profile} profile has no ground-truth edit regions; the leaderboard "
-                             "runs on --profile synthetic")
-        out = _out_folder(args.out, under_root("runs", f"leaderboard-{args.profile}"))
-        options = {"n_images": args.n_images or d["n_images"], "progress": not args.quiet}
-        if args.classifier is not None:
-            options["classifier_path"] = args.classifier
-        return "cpu", out, options
-
-    def work(setup, out: Path, dist, progress: bool):
-        from .evaluation.leaderboard import leaderboard
-
-        return leaderboard(setup, out, batch=args.batch or d["batch"], fresh=args.fresh, progress=progress, dist=dist)
-
-    rc, dist, (setup, result) = _on_ranks("leaderboard", args.profile, check, work)
-    if rc or not dist.is_main:
-        return rc
-    ranks = f" on {dist.world_size} processes" if dist.world_size > 1 else ""
-    print(f"leaderboard {args.profile}: {setup.n_images} faces{ranks}; {result.chunks_computed} chunks computed, "
-          f"{result.chunks_cached} from the cache; {result.seconds:.1f} s")
-    print(f"wrote {', '.join(str(p) for p in result.files)}")
-    return 0
+    return leaderboard_command(args.profile, n_images=args.n_images, out=args.out, batch=args.batch,
+                               classifier=args.classifier, fresh=args.fresh, quiet=args.quiet)
 
 
 # -------------------------------------------------------------------------------------- reproduce
 def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``reproduce`` on an ``argparse`` subparsers object."""
-    from .teaching.reproduce import NOTEBOOKS
-
     p = subparsers.add_parser("reproduce", help="run every notebook of a profile end to end (papermill)")
     p.add_argument("--profile", choices=NAMES, default="synthetic")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda for paper, cpu for synthetic)")
@@ -412,33 +250,17 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
                         "number with the committed figures/PROFILE: exit 1 when one is outside its SE-derived "
                         "tolerance (see `python -m paperlib check --help`)")
     p.add_argument("--outside-only", action="store_true", help="with --check: print only the numbers outside")
-    p.set_defaults(func=_reproduce_command)
+    p.set_defaults(func=_reproduce)
     return p
 
 
-def _reproduce_command(args: argparse.Namespace) -> int:
-    from .teaching.reproduce import NOTEBOOKS, NotebookFailed, reproduce, reproduce_and_check
+def _reproduce(args: argparse.Namespace) -> int:
+    from .teaching.reproduce import reproduce_command
 
-    try:
-        device = args.device or DEFAULTS[args.profile]["device"]
-        if args.out_dir:
-            _out_folder(args.out_dir)
-        if args.outside_only and not args.check:
-            raise ValueError("outside-only: only with --check")
-        if args.check:
-            if args.smoke or args.random_weights or args.images or args.n_images or args.steps or args.attributes:
-                raise ValueError("check: compares a full run with the committed figures; drop --smoke, "
-                                 "--random-weights, --images, --n-images, --steps and --attributes")
-            return reproduce_and_check(args.profile, device=device, out_dir=args.out_dir,
-                                       notebooks=tuple(args.only) if args.only else NOTEBOOKS,
-                                       only_outside=args.outside_only)
-        reproduce(args.profile, device=device, smoke=args.smoke, out_dir=args.out_dir,
-                  notebooks=tuple(args.only) if args.only else NOTEBOOKS, random_weights=args.random_weights,
-                  images=args.images, n_images=args.n_images, steps=args.steps, attributes=tuple(args.attributes))
-    except (NotebookFailed, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return reproduce_command(args.profile, device=args.device, smoke=args.smoke, out_dir=args.out_dir, only=args.only,
+                             random_weights=args.random_weights, images=args.images, n_images=args.n_images,
+                             steps=args.steps, attributes=tuple(args.attributes), check=args.check,
+                             outside_only=args.outside_only)
 
 
 # ------------------------------------------------------------------------------------------ check
@@ -456,11 +278,11 @@ def add_check_cli(subparsers) -> argparse.ArgumentParser:
                                                                    "(e.g. runs/check/figures/synthetic)")
     p.add_argument("--against", default="figures/synthetic", help="committed folder (default figures/synthetic)")
     p.add_argument("--outside-only", action="store_true", help="print only the numbers outside (and the summary)")
-    p.set_defaults(func=_check_command)
+    p.set_defaults(func=_check)
     return p
 
 
-def _check_command(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> int:
     from .evaluation.regen_check import main_check
 
     try:
@@ -473,9 +295,6 @@ def _check_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- edit
 def add_edit_cli(subparsers) -> argparse.ArgumentParser:
     """Register ``edit`` (align your own photos, edit with the paper profile's networks, paste back)."""
-    from .method.attributes import ATTRIBUTES
-    from .photo.edit import EDIT_METHODS
-
     p = subparsers.add_parser(
         "edit", help="align your own photos (FFHQ), edit each face with the paper profile's networks, paste it back",
         description="Per face: <name>_aligned.png, <name>_edit.png (T), <name>_result.png (the method's output), "
@@ -484,7 +303,8 @@ def add_edit_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files (any format Pillow reads) or folders")
     p.add_argument("--attribute", required=True, choices=ATTRIBUTES)
     p.add_argument("--alpha", type=float, default=20.0, help="edit strength along EOGI's direction (default 20)")
-    p.add_argument("--method", default="Diff-CAM++", help=f"one of {', '.join(EDIT_METHODS)} (or its slug; "
+    # the methods with a mask, paperlib.photo.edit.EDIT_METHODS (= tuple(MASK_METHODS)), whose module imports numpy
+    p.add_argument("--method", default="Diff-CAM++", help=f"one of {', '.join(MASK_METHODS)} (or its slug; "
                                                           "default Diff-CAM++)")
     p.add_argument("--out", default=None, help="output folder (default runs/edit under the project root; "
                                                "runs/random-weights/edit with --random-weights)")
@@ -494,28 +314,15 @@ def add_edit_cli(subparsers) -> argparse.ArgumentParser:
                         "says RANDOM WEIGHTS")
     p.add_argument("--seed", type=_count, default=0, help="with --random-weights: seed of the networks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_edit_command)
+    p.set_defaults(func=_edit)
     return p
 
 
-def _edit_command(args: argparse.Namespace) -> int:
-    from .photo.edit import check_edit_arguments, edit_photos
+def _edit(args: argparse.Namespace) -> int:
+    from .photo.edit import edit_command
 
-    try:
-        check_edit_arguments(args.photos, args.attribute, args.alpha, args.method)
-        device = _device(args.device, "paper")
-        default = under_root("runs", "random-weights", "edit") if args.random_weights else under_root("runs", "edit")
-        out = _out_folder(args.out, default)
-        files, skipped = edit_photos(args.photos, args.attribute, out, alpha=args.alpha, method=args.method,
-                                     device=device, random_weights=args.random_weights, seed=args.seed,
-                                     progress=not args.quiet)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"edit {args.attribute}: wrote {len(files)} files into {out}")
-    if skipped:
-        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
-    return 1 if skipped else 0
+    return edit_command(args.photos, args.attribute, alpha=args.alpha, method=args.method, out=args.out,
+                        device=args.device, random_weights=args.random_weights, seed=args.seed, quiet=args.quiet)
 
 
 # ------------------------------------------------------------------------------------------ align
@@ -536,46 +343,14 @@ def add_align_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=_positive, default=None,
                    help="refuse photos with more pixels (default 50000000, read from the header)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_align_command)
+    p.set_defaults(func=_align)
     return p
 
 
-def _align_command(args: argparse.Namespace) -> int:
-    try:
-        if args.size < 16:
-            raise ValueError(f"size: expected at least 16, got {args.size}")
-        out = _out_folder(args.out)
-        from .infra.images import MAX_PIXELS, photo_files
+def _align(args: argparse.Namespace) -> int:
+    from .photo.align import align_command
 
-        max_pixels = args.max_pixels or MAX_PIXELS
-        files = photo_files(args.photos, max_pixels)
-        from tqdm.auto import tqdm
-
-        from .photo.align import align_photo
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    from PIL import Image
-
-    out.mkdir(parents=True, exist_ok=True)
-    skipped, written = [], 0
-    for f in tqdm(files, desc="align", unit="photo", disable=args.quiet):
-        try:
-            faces = align_photo(f, size=args.size, source=f"PHOTO: {f}", max_pixels=max_pixels)
-        except ValueError as err:
-            skipped.append(str(err))
-            tqdm.write(f"skipped: {err}", file=sys.stderr)
-            continue
-        for i, face in enumerate(faces):
-            face.source = str(f)  # the file, not the label of the messages
-            name = f.stem if i == 0 else f"{f.stem}_{i}"
-            Image.fromarray(face.image).save(out / f"{name}.png")
-            (out / f"{name}.json").write_text(face.to_json())
-            written += 1
-    print(f"aligned {written} face(s) from {len(files) - len(skipped)} of {len(files)} photo(s) into {out}")
-    if skipped:
-        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
-    return 1 if skipped else 0
+    return align_command(args.photos, args.out, size=args.size, max_pixels=args.max_pixels, quiet=args.quiet)
 
 
 # ------------------------------------------------------------------------------------------- main

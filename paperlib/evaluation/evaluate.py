@@ -440,4 +440,53 @@ def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attrib
     return rows
 
 
-__all__ = ["EvalResult", "evaluate", "compute_chunk", "compute_batch", "check_arguments", "KEEP_IMAGES"]
+def evaluate_command(profile: str, *, n_images: int | None = None, device: str | None = None, out: str | None = None,
+                     batch: int | None = None, attributes: Sequence[str] = TABLE_ATTRIBUTES,
+                     methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, seed: int = 0,
+                     classifier: str | None = None, celeba_hq: str | None = None,
+                     interfacegan_factor: float | None = None, generation: str | None = None,
+                     keep_images: int | None = None, render_only: bool = False, fresh: bool = False,
+                     quiet: bool = False) -> int:
+    """The ``evaluate`` command: every argument and the profile's options checked (one line, status
+    2, nothing written), then :func:`evaluate` in the frame of :func:`paperlib.infra.distributed.on_ranks`
+    (under torchrun too; rank 0 prints the summary). ``None`` means the profile's default."""
+    from .. import profiles
+    from ..checks import device_or_default
+    from ..infra.distributed import on_ranks
+    from ..infra.paths import out_folder, under_root
+
+    d = profiles.DEFAULTS[profile]
+    n_images = n_images or d["n_images"]
+    batch = batch or d["batch"]
+    keep = KEEP_IMAGES if keep_images is None else keep_images
+
+    def check() -> tuple[str, Path, dict]:
+        check_arguments(attributes, methods, alpha, batch, keep)
+        dev = device_or_default(device, d["device"])
+        folder = out_folder(out, under_root("runs", f"eval-{profile}"))
+        options = {"n_images": n_images, "device": dev, "seed": seed, "progress": not quiet}
+        for key, value in (("classifier_path", classifier), ("celeba_root", celeba_hq),
+                           ("interfacegan_factor", interfacegan_factor), ("generation", generation)):
+            if value is not None:
+                options[key] = value
+        profiles.check(profile, **options)
+        return dev, folder, options
+
+    def work(setup, folder: Path, dist, progress: bool):
+        return evaluate(setup, folder, attributes=attributes, methods=methods, alpha=alpha, batch=batch,
+                        keep_images=keep, render_only=render_only, fresh=fresh, progress=progress, dist=dist)
+
+    rc, dist, (_, result) = on_ranks("evaluate", check, lambda options: profiles.get(profile, **options), work)
+    if rc or not dist.is_main:
+        return rc
+    t = result.timings
+    ranks = f" on {result.world_size} processes" if result.world_size > 1 else ""
+    print(f"evaluate {profile}: {n_images} images{ranks}; {result.batches_computed} batches computed, "
+          f"{result.batches_cached} from the cache; {t['total_s']:.1f} s (images and metrics {t['generate_s']:.1f} s, "
+          f"tables {t['render_s']:.1f} s)")
+    print(f"wrote {', '.join(str(p) for p in result.files)}")
+    return 0
+
+
+__all__ = ["EvalResult", "evaluate", "compute_chunk", "compute_batch", "check_arguments", "evaluate_command",
+           "KEEP_IMAGES"]

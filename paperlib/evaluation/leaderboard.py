@@ -365,5 +365,43 @@ def leaderboard(setup: Setup, out_dir: str | Path, *, batch: int = 10, alpha: fl
     return LeaderboardResult(rows, per_attribute, files, computed, cached, seconds)
 
 
+def leaderboard_command(profile: str = PROFILE, *, n_images: int | None = None, out: str | None = None,
+                        batch: int | None = None, classifier: str | None = None, fresh: bool = False,
+                        quiet: bool = False) -> int:
+    """The ``leaderboard`` command: the arguments checked (one line, status 2, nothing written), then
+    :func:`leaderboard` in the frame of :func:`paperlib.infra.distributed.on_ranks` (under torchrun
+    too; rank 0 prints the summary). ``None`` means the synthetic profile's default."""
+    from .. import profiles
+    from ..infra.distributed import on_ranks
+    from ..infra.paths import out_folder, under_root
+
+    d = profiles.DEFAULTS[PROFILE]
+
+    def check() -> tuple[str, Path, dict]:
+        if profile != PROFILE:
+            raise ValueError(f"profile: the {profile} profile has no ground-truth edit regions; the leaderboard "
+                             f"runs on --profile {PROFILE}")
+        folder = out_folder(out, under_root("runs", f"leaderboard-{profile}"))
+        options = {"n_images": n_images or d["n_images"], "progress": not quiet}
+        if classifier is not None:
+            options["classifier_path"] = classifier
+        profiles.check(profile, **options)
+        return "cpu", folder, options
+
+    def work(setup, folder: Path, dist, progress: bool):
+        return leaderboard(setup, folder, batch=batch or d["batch"], fresh=fresh, progress=progress, dist=dist)
+
+    rc, dist, (setup, result) = on_ranks("leaderboard", check, lambda options: profiles.get(profile, **options),
+                                         work)
+    if rc or not dist.is_main:
+        return rc
+    ranks = f" on {dist.world_size} processes" if dist.world_size > 1 else ""
+    print(f"leaderboard {profile}: {setup.n_images} faces{ranks}; {result.chunks_computed} chunks computed, "
+          f"{result.chunks_cached} from the cache; {result.seconds:.1f} s")
+    print(f"wrote {', '.join(str(p) for p in result.files)}")
+    return 0
+
+
 __all__ = ["CAMS", "LAYERS", "POSTPROCESSING", "SEGMENTATION", "METRICS", "combinations", "combination_name",
-           "postprocess", "compute_chunk", "collect", "table_rows", "merge", "leaderboard", "LeaderboardResult"]
+           "postprocess", "compute_chunk", "collect", "table_rows", "merge", "leaderboard", "LeaderboardResult",
+           "leaderboard_command"]

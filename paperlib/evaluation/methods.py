@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..method.pipeline import AUTHORS_CODE
+from ..method.names import AUTHORS_CODE
 from .published import METHODS as PUBLISHED_METHODS
 
 #: method -> mask variant of :data:`paperlib.method.pipeline.VARIANTS` (methods that blend and deghost).

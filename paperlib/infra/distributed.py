@@ -191,4 +191,45 @@ def main_lock(dist: Dist, folder, purpose: str) -> Iterator[None]:
         yield
 
 
-__all__ = ["Dist", "init", "shard", "main_lock", "under_torchrun", "DEFAULT_TIMEOUT_S"]
+def on_ranks(purpose: str, check: Callable[[], tuple], setup: Callable[[dict], T], work: Callable):
+    """The frame of a command that runs under ``torchrun`` too (``evaluate``, ``leaderboard``):
+    ``check()`` -> ``(device, out, options)`` with every argument checked, every rank the same, before
+    torch.distributed starts; then torch.distributed (a single process outside torchrun), rank 0 holding
+    OUT's lock (for ``purpose``) and building ``setup(options)`` first (it may train the synthetic
+    classifier), and ``work(setup, out, dist, progress)`` on every rank. ``options["progress"]`` stays
+    on rank 0 only; ``options["device"]``, where given, becomes this rank's device. Returns
+    ``(status, dist, (setup, result))``: status 2 after the one-line error (printed by the rank that
+    should, :func:`prints_error`)."""
+    import sys
+
+    from .locks import FolderBusy
+
+    dist, checked = Dist(), False
+    try:
+        device, out, options = check()
+        checked = True
+        dist = init(device)
+        options["progress"] = options["progress"] and dist.is_main
+        if "device" in options:
+            options["device"] = dist.device(device)
+        with main_lock(dist, out, purpose):  # before the setup, which may train a classifier for minutes
+            built = dist.main_first(lambda: setup(options))
+            return 0, dist, (built, work(built, out, dist, options["progress"]))
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        if prints_error(dist, err, checked):
+            print(f"error: {err}", file=sys.stderr)
+        return 2, dist, (None, None)
+    finally:
+        dist.close()
+
+
+def prints_error(dist: Dist, err: Exception, checked: bool) -> bool:
+    """Whether this process prints ``err``: rank 0 always; another rank only an error of its own,
+    not one every rank raised (a bad argument, found before torch.distributed starts: ``checked``
+    False; rank 0's error shared with the others)."""
+    if not checked:
+        return os.environ.get("RANK", "0") == "0"
+    return dist.is_main or not getattr(err, "from_main", False)
+
+
+__all__ = ["Dist", "init", "shard", "main_lock", "under_torchrun", "on_ranks", "prints_error", "DEFAULT_TIMEOUT_S"]

@@ -84,4 +84,15 @@ def doctor(verify: bool = False, celeba_root: str | Path | None = None) -> tuple
     return not missing, lines
 
 
-__all__ = ["doctor", "asset_state"]
+def doctor_command(verify: bool = False, celeba_root: str | Path | None = None, strict: bool = False) -> int:
+    """The ``doctor`` command: the version and :func:`doctor`'s report; status 1 with ``strict`` when
+    the paper profile cannot run."""
+    from .. import __version__
+
+    ready, lines = doctor(verify=verify, celeba_root=celeba_root)
+    print(f"paperlib {__version__}")
+    print("\n".join(lines))
+    return 1 if (strict and not ready) else 0
+
+
+__all__ = ["doctor", "asset_state", "doctor_command"]

@@ -373,3 +373,28 @@ def torch_hub_file(name: str) -> Path:
 def downloadable() -> list[str]:
     """Names ``--all`` downloads: every asset with a file of its own."""
     return [a.name for a in _assets.ASSETS.values() if a.downloadable]
+
+
+def download_assets_command(names: list[str], *, all_assets: bool = False, from_file: str | None = None, retries: int = 2,
+                     quiet: bool = False) -> int:
+    """The ``download`` command on checked asset ``names``: each fetched (or copied ``from_file``) and
+    verified, one line per asset; status 1 when one failed. ``all_assets``: the names are every
+    downloadable asset (:func:`downloadable`), and the line about CelebA-HQ follows."""
+    failed = 0
+    for name in names:
+        try:
+            path = download(name, quiet=quiet, retries=retries, from_file=from_file)
+        except (AssetError, FileNotFoundError) as err:
+            failed += 1
+            print(f"{name}: FAILED: {err}", file=sys.stderr)
+            continue
+        rec = _assets.read_records().get(_assets.resolve(name).name, {})
+        sha = rec.get("sha256", "?")
+        inside = f" (the generator is read from {path.name})" if _assets.get(name).alias_of else ""
+        print(f"{name}: ok {path}{inside}; verified: {rec.get('verified', '?')}; sha256 {sha}")
+        if not (_assets.resolve(name).sha256):
+            print(f"{name}: no full sha256 is published; recorded {sha} in {_assets.home() / _assets.RECORDS}")
+    if all_assets:
+        print(f"celeba-hq is not downloaded: set {_assets.CELEBA_ENV} to your CelebA-HQ folder "
+              "(check with `python -m paperlib doctor`)")
+    return 1 if failed else 0

@@ -44,4 +44,16 @@ def under_root(*parts: str | Path) -> Path:
     return project_root().joinpath(*parts)
 
 
-__all__ = ["ENV", "project_root", "under_root"]
+def out_folder(path: str | Path | None, default: Path | None = None) -> Path:
+    """A command's output folder, checked before any work: ``path`` (relative to the current folder)
+    or ``default``; not a file, and its nearest existing parent writable (one-line ValueError)."""
+    folder = Path(path) if path else default
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out: {folder} exists and is not a folder")
+    parent = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"out: cannot write into {parent} (permissions)")
+    return folder
+
+
+__all__ = ["ENV", "project_root", "under_root", "out_folder"]

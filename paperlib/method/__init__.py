@@ -16,5 +16,6 @@ eq     function                                            what
 Modules: ``attributes`` (the 7 attributes, classifier indices), ``diffnet``, ``cam``, ``masks``,
 ``pipeline`` (invert -> edit -> CAM -> fuse -> blend -> deghost on plugged-in
 :class:`~paperlib.method.pipeline.Components`), ``authors`` (the authors' released code's
-variants), ``train`` (the differential classifier's training loop).
+variants), ``train`` (the differential classifier's training loop), ``names`` (the architectures and
+the authors'-code method's name, without torch, for the command line).
 """

@@ -19,18 +19,7 @@ from torch import nn
 
 from ..checks import check_tensor
 from ..models._checkpoint import extract_state_dict, load_strict, read_checkpoint
-
-#: Number of layer3 blocks of each architecture and how many of them go into the encoder.
-#: ResNet101's split (10 of 23) is EOGI's; the others keep about the same fraction.
-#: ``-os16`` (output stride 16): layer4's first block does not downsample, so the CAM grid of a
-#: 128² input is 8×8, the grid the paper's 256² input gives ResNet101 (the synthetic profile).
-ARCHS: dict[str, tuple[int, int]] = {
-    "resnet18": (2, 1),
-    "resnet18-os16": (2, 1),
-    "resnet34": (6, 3),
-    "resnet50": (6, 3),
-    "resnet101": (23, 10),
-}
+from .names import ARCHS  # the architectures (torch-free, for the command line)
 
 
 def output_stride_16(layer4: nn.Sequential) -> nn.Sequential:

@@ -18,9 +18,8 @@ from ..checks import check_alpha
 from .attributes import check_attribute
 from .cam import cam_variants
 from .masks import blend, fuse_masks, segmentation_masks
+from .names import AUTHORS_CODE  # the released scripts' mask path (torch-free, for the command line)
 
-#: The released scripts' mask path (:mod:`paperlib.method.authors`): their segmentation entry is ``"authors"``.
-AUTHORS_CODE = "Diff-CAM++ (authors' code)"
 #: The mask variants by name: (method, aug, eigen, segmentation). The first six are Figure 3's
 #: ablation (Figure 2 shows the first and the sixth); the last is the authors' released code.
 VARIANTS: dict[str, tuple[str, bool, Union[bool, str], Union[bool, str]]] = {

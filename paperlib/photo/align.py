@@ -316,3 +316,46 @@ def warped_mask(face: AlignedFace, mask, feather: float = 8.0):
     if x1 <= x0 or y1 <= y0:
         return window, np.zeros((0, 0), np.float32)
     return window, _into_photo(face, mask, window, cubic=False)
+
+
+def align_command(photos, out, size: int = 1024, max_pixels: int | None = None, quiet: bool = False) -> int:
+    """The ``align`` command: check every argument and photo (one line, status 2, nothing written),
+    then per photo write ``OUT/<name>.png`` (the largest face), ``<name>_1.png`` ... and each face's
+    ``.json`` transform. A photo without a usable face is reported and skipped: status 1 at the end."""
+    import sys
+
+    from ..infra.paths import out_folder
+
+    try:
+        if size < 16:
+            raise ValueError(f"size: expected at least 16, got {size}")
+        out = out_folder(out)
+        from ..infra.images import photo_files
+
+        max_pixels = max_pixels or MAX_PIXELS
+        files = photo_files(photos, max_pixels)
+        from tqdm.auto import tqdm
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    skipped, written = [], 0
+    for f in tqdm(files, desc="align", unit="photo", disable=quiet):
+        try:
+            faces = align_photo(f, size=size, source=f"PHOTO: {f}", max_pixels=max_pixels)
+        except ValueError as err:
+            skipped.append(str(err))
+            tqdm.write(f"skipped: {err}", file=sys.stderr)
+            continue
+        for i, face in enumerate(faces):
+            face.source = str(f)  # the file, not the label of the messages
+            name = f.stem if i == 0 else f"{f.stem}_{i}"
+            Image.fromarray(face.image).save(out / f"{name}.png")
+            (out / f"{name}.json").write_text(face.to_json())
+            written += 1
+    print(f"aligned {written} face(s) from {len(files) - len(skipped)} of {len(files)} photo(s) into {out}")
+    if skipped:
+        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
+    return 1 if skipped else 0

@@ -55,5 +55,38 @@ def train_classifier(name: str, **options):
     return _module(name).train_classifier(**options)
 
 
+def train_command(name: str, *, steps: int | None = None, out: str | None = None, seed: int = 0,
+                  device: str | None = None, arch: str | None = None, size: int | None = None, fresh: bool = False,
+                  data: str | None = None, directions: str | None = None, quiet: bool = False) -> int:
+    """The ``train`` command: profile ``name``'s differential classifier trained on its pairs
+    (:func:`pair_source`) by :func:`paperlib.method.train.train` into ``out`` (default
+    ``runs/diffnet-NAME`` under the project root), resumed unless ``fresh``; ``None`` means the
+    profile's default. A bad argument or a busy folder is one line ``error: ...`` and status 2."""
+    import sys
+
+    from ..checks import check_readable_folder, device_or_default
+    from ..infra.locks import FolderBusy
+    from ..infra.paths import out_folder, under_root
+    from ..method.train import TrainConfig, train
+
+    defaults = DEFAULTS[name]
+    try:
+        device = device_or_default(device, defaults["device"])
+        folder = out_folder(out, under_root("runs", f"diffnet-{name}"))
+        for label, path in (("data", data), ("directions", directions)):
+            if path is not None:
+                check_readable_folder(label, path)
+        config = TrainConfig(steps=defaults["steps"] if steps is None else steps, seed=seed,
+                             arch=arch or defaults["arch"], device=device, out_dir=folder)
+        source = pair_source(name, size=size, seed=seed, data=data, directions=directions, device=device)
+        result = train(config, source, resume=not fresh, progress=not quiet)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"trained {config.arch} for {result.steps} steps in {result.wall_time_s:.0f} s; held-out accuracy "
+          f"{result.heldout_accuracy:.3f}; weights {result.weights_path}, summary {result.sidecar_path}")
+    return 0
+
+
 __all__ = ["NAMES", "DEFAULTS", "Setup", "GroundTruth", "check_profile", "run_dir", "check", "get", "pair_source",
-           "train_classifier"]
+           "train_classifier", "train_command"]

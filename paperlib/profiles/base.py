@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Protocol, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Sequence
 
 from ..method.attributes import INTERFACEGAN_ATTRIBUTES
-from ..method.pipeline import BatchEdit, Components
+
+if TYPE_CHECKING:  # annotations only: the names and defaults here are read by the command line before torch
+    import torch
+
+    from ..method.pipeline import BatchEdit, Components
 
 #: The profiles, by name.
 NAMES: tuple[str, ...] = ("synthetic", "paper")

@@ -184,3 +184,37 @@ def reproduce_and_check(profile: str = "synthetic", *, device: str = "cpu", out_
     reproduce(profile, device=device, out_dir=str(out), notebooks=notebooks)
     print(f"check: {out}/ (regenerated) against {committed}/ (committed)", flush=True)
     return main_check(out, committed, only_outside)
+
+
+def reproduce_command(profile: str = "synthetic", *, device: str | None = None, smoke: bool = False, out_dir: str = "",
+                      only: tuple[str, ...] | None = None, random_weights: bool = False, images: str = "",
+                      n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = (),
+                      check: bool = False, outside_only: bool = False) -> int:
+    """The ``reproduce`` command: :func:`reproduce` (or with ``check``, :func:`reproduce_and_check` and
+    its status) of the notebooks ``only`` (default all) on ``device`` (default the profile's); a bad
+    argument or a failed notebook is one line ``error: ...`` and status 1."""
+    import sys
+
+    from ..infra.paths import out_folder
+    from ..profiles import DEFAULTS
+
+    notebooks = tuple(only) if only else NOTEBOOKS
+    try:
+        device = device or DEFAULTS[profile]["device"]
+        if out_dir:
+            out_folder(out_dir)
+        if outside_only and not check:
+            raise ValueError("outside-only: only with --check")
+        if check:
+            if smoke or random_weights or images or n_images or steps or attributes:
+                raise ValueError("check: compares a full run with the committed figures; drop --smoke, "
+                                 "--random-weights, --images, --n-images, --steps and --attributes")
+            return reproduce_and_check(profile, device=device, out_dir=out_dir, notebooks=notebooks,
+                                       only_outside=outside_only)
+        reproduce(profile, device=device, smoke=smoke, out_dir=out_dir, notebooks=notebooks,
+                  random_weights=random_weights, images=images, n_images=n_images, steps=steps,
+                  attributes=tuple(attributes))
+    except (NotebookFailed, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
