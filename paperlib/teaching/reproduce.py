@@ -119,7 +119,6 @@ def publish_executed(executed: Path, folder: Path) -> Path:
     kept; the project root and the checkout become relative (``/home/me/paperlib/figures/x`` ->
     ``figures/x``) and the home folder ``~``, in outputs and metadata, so that the copy shows no
     machine's folders. Returns the copy's path."""
-
     import nbformat
 
     from ..infra.files import atomic_text
