@@ -1,12 +1,14 @@
 # paperlib: two commands do everything on a fresh machine.
 #   make test       - create .venv (if missing) and run the test suite
 #   make reproduce  - create .venv (if missing) and run the synthetic profile end to end
+#   make test-fast  - the inner loop: the tests not marked slow
+#   make book       - the README, docs/ and the executed notebooks as a static site in build/book/
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test reproduce bench venv clean-venv
+.PHONY: test test-fast reproduce book bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -19,8 +21,14 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15
 
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" --durations=15
+
 reproduce: $(STAMP)
 	$(PY) -m paperlib reproduce --profile synthetic
+
+book: $(STAMP)
+	$(PY) docs/book.py --out build/book
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_cam.py

@@ -1,7 +1,8 @@
 """The explorer in a real browser: JupyterLab and headless Chromium (Selenium) open the
 walkthrough the normal way (its kernel starts in the notebook's folder), run all cells at smoke
 sizes, change every control of the explorer, and see its picture change each time, with no
-error anywhere in the notebook.
+error anywhere in the notebook. And the book (``make book``): every page loads, every image
+renders, no internal link is broken.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and ``selenium`` (the ``dev`` extra); skipped
 without them outside CI, where ``.ci/run`` installs them.
@@ -25,7 +26,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, ROOT_ENV
-from paperlib.teaching.reproduce import SMOKE
+from paperlib.teaching.reproduce import NOTEBOOKS, SMOKE
 
 NOTEBOOK = "00_walkthrough"
 #: The controls' leaf widgets: not a container, not the Output widget that holds the picture.
@@ -268,3 +269,107 @@ def test_explorer_in_jupyterlab(lab, browser):
 
     assert _beside(folder / "notebooks") == before  # nothing written where the kernel starts
     assert (root / "runs" / "smoke" / "figures" / "synthetic" / f"{NOTEBOOK}.json").is_file()
+
+
+def _stand_in_notebooks(folder: Path) -> Path:
+    """Executed notebooks for the book when ``make reproduce`` has not left real ones in
+    ``figures/synthetic/notebooks/``: the stored notebooks, each with a small picture and a line of
+    text as the outputs of its last code cell (the book's machinery is under test, not the numbers)."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+    ax.plot([0, 1, 2], [0, 1, 0])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    png = base64.b64encode(buffer.getvalue()).decode()
+    folder.mkdir(parents=True)
+    for name in NOTEBOOKS:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        last = [c for c in nb.cells if c.cell_type == "code"][-1]
+        last.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{name}: a stand-in output\n"),
+                        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """The book built by ``docs/book.py`` into a temporary folder and served over HTTP on a free
+    port; yields (url, site folder)."""
+    import functools
+    import http.server
+    import threading
+
+    pytest.importorskip("mkdocs", reason="the book needs the docs extra: pip install -e '.[docs]'")
+    pytest.importorskip("mkdocs_jupyter", reason="the book needs the docs extra: pip install -e '.[docs]'")
+    tmp = tmp_path_factory.mktemp("book")
+    executed = ROOT / "figures" / "synthetic" / "notebooks"
+    if not all((executed / f"{n}.ipynb").is_file() for n in NOTEBOOKS):
+        executed = _stand_in_notebooks(tmp / "executed")
+    site = tmp / "site"
+    run = subprocess.run([sys.executable, str(ROOT / "docs" / "book.py"), "--out", str(site), "--notebooks",
+                          str(executed)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no line per request in the test's output
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+#: Every <img> of the page: its source and whether it has loaded with a width (a broken one has 0).
+IMAGES_JS = "return [...document.images].map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth]);"
+#: Every link's resolved address.
+LINKS_JS = "return [...document.querySelectorAll('a[href]')].map(a => a.href);"
+
+
+def test_book_pages_images_and_links(book, browser):
+    """Every page of the book loads in Chromium, every image on it renders (naturalWidth > 0) and
+    every internal link leads to a page of the book (and to an anchor on it, when it names one)."""
+    from urllib.parse import urldefrag, urlparse
+
+    url, site = book
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    expected = {"index.html", "docs/results.html", "docs/architecture.html",
+                *(f"figures/synthetic/notebooks/{n}.html" for n in NOTEBOOKS)}
+    assert expected <= set(pages), sorted(expected - set(pages))
+    broken, anchors = [], set()
+    for page in pages:
+        browser.get(f"{url}/{page}")
+        _wait(f"{page} to load", lambda: browser.execute_script("return document.readyState") == "complete", 30)
+        assert browser.title, f"{page}: no title"
+        images = _wait(f"the images of {page}", lambda: (imgs := browser.execute_script(IMAGES_JS)) is not None
+                       and all(done for _, done, _ in imgs) and [imgs], 30)[0]
+        broken += [f"{page}: image {src[:120]} does not render" for src, _, width in images if width == 0]
+        for link in browser.execute_script(LINKS_JS):
+            target, fragment = urldefrag(link)
+            parsed = urlparse(target)
+            if f"{parsed.scheme}://{parsed.netloc}" != url:
+                continue  # external: not followed (no network while testing)
+            path = parsed.path.lstrip("/") or "index.html"
+            if path.endswith("/"):
+                path += "index.html"
+            if not (site / path).is_file():
+                broken.append(f"{page}: link to {path} leads nowhere")
+            elif fragment and path.endswith(".html"):
+                anchors.add((page, path, fragment))
+    for page, path, fragment in sorted(anchors):
+        if f'id="{fragment}"' not in (site / path).read_text():
+            broken.append(f"{page}: link to {path}#{fragment}: no such anchor")
+    assert broken == [], "\n".join(broken)
+    print(f"book: {len(pages)} pages loaded in Chromium, their images and internal links checked")

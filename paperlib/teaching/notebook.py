@@ -2,8 +2,15 @@
 
 Every notebook takes the same papermill parameters (``profile``, ``device``, ``seed``,
 ``n_images``, ``steps``, ``attributes``, ``out_dir``, ``smoke``, and for a dry run of the
-paper profile ``random_weights`` and ``images``) and ends with :func:`finish`, which writes
-its JSON sidecar of key numbers beside its figures.
+paper profile ``random_weights`` and ``images``), opens with one import and one call,
+
+    from paperlib.teaching import notebook as nb
+    out, prov = nb.start("02_figure2", profile=profile, ...)   # checks, output folder, provenance
+
+and ends with :func:`finish`, which writes its JSON sidecar of key numbers beside its figures.
+What the cells call besides this module comes through it too, imported on first use:
+``nb.figures`` (Figures 2-4), ``nb.walkthrough`` (the walkthrough's steps and explorer),
+``nb.VARIANTS`` (the Figure-3 mask variants) and :func:`show_markdown`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,43 @@ from ..profiles import check_profile
 from ..infra.paths import under_root
 from ..profiles.base import run_dir, runs_root
 from ..infra.provenance import record
+
+
+def __getattr__(name: str):
+    """``nb.figures``, ``nb.walkthrough`` and ``nb.VARIANTS`` for the notebooks' cells, imported on
+    first use (notebook 01 draws no figure, and ``reproduce`` imports this module for its paths)."""
+    if name == "figures":
+        from . import figures
+        return figures
+    if name == "walkthrough":
+        from . import walkthrough
+        return walkthrough
+    if name == "VARIANTS":
+        from ..method.pipeline import VARIANTS
+        return VARIANTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def start(notebook: str, *, profile: str, attributes: Sequence[str], n_images: int, device: str = "cpu",
+          seed: int = 0, steps: int | None = None, out_dir: str = "", smoke: bool = False,
+          random_weights: bool = False, images: str = "") -> tuple[Path, dict]:
+    """A notebook's first cell in one call: check its parameters (one-line errors before any work,
+    :func:`check_parameters`), then return ``(out, prov)``: the folder of its figures and sidecar
+    (:func:`figures_dir`) and its provenance (:func:`provenance`, which records the parameters)."""
+    check_parameters(profile, attributes, n_images, device=device, seed=seed, steps=steps,
+                     random_weights=random_weights, images=images)
+    out = figures_dir(profile, out_dir, smoke, random_weights)
+    prov = provenance(notebook, profile=profile, device=device, seed=seed, n_images=n_images, steps=steps,
+                      attributes=attributes, smoke=smoke, random_weights=random_weights, images=images)
+    return out, prov
+
+
+def show_markdown(text: str) -> None:
+    """Render ``text`` as Markdown in the notebook (a table, a sentence)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
 
 def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None,
                    random_weights: bool = False) -> Path:

@@ -3,16 +3,21 @@
 Executed copies go to ``runs/<profile>/`` (``runs/smoke/<profile>/`` for smoke runs), never back
 into ``notebooks/``; figures, tables and JSON sidecars go to ``figures/<profile>/`` (or
 ``--out-dir``, relative to the current folder); both under the project root
-(:func:`paperlib.infra.paths.project_root`) wherever the command starts. A failing notebook stops the
-run with the notebook, the cell and the error.
+(:func:`paperlib.infra.paths.project_root`) wherever the command starts. Beside the figures of the
+run, ``<figures>/notebooks/<name>.ipynb`` is a copy of each executed notebook for reading (with its
+outputs, local folders written relative: :func:`publish_executed`); ``make reproduce`` so fills
+``figures/synthetic/notebooks/``, which ``make book`` renders. A failing notebook stops the run with
+the notebook, the cell and the error.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
+#: The checkout: ``notebooks/`` lives here.
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS: tuple[str, ...] = ("00_walkthrough", "01_train_diffcam", "02_figure2", "03_figure3", "04_figure4",
                               "05_tables")
@@ -92,6 +97,46 @@ def run_notebook(name: str, parameters: dict, runs_dir: Path, cwd: str | Path | 
     return out
 
 
+#: Output types that hold pixels or bytes, not text: never rewritten by :func:`publish_executed`.
+_BINARY = ("image/", "application/pdf")
+
+
+def _relative_paths(value, replacements: list[tuple[re.Pattern, str]]):
+    """``value`` (a notebook's JSON) with every string's local folders replaced, binary outputs untouched."""
+    if isinstance(value, str):
+        for pattern, new in replacements:
+            value = pattern.sub(new, value)
+        return value
+    if isinstance(value, list):
+        return [_relative_paths(v, replacements) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k.startswith(_BINARY) else _relative_paths(v, replacements) for k, v in value.items()}
+    return value
+
+
+def publish_executed(executed: Path, folder: Path) -> Path:
+    """Copy an executed notebook to ``folder/<name>.ipynb`` for reading (``make book``), its outputs
+    kept; the project root and the checkout become relative (``/home/me/paperlib/figures/x`` ->
+    ``figures/x``) and the home folder ``~``, in outputs and metadata, so that the copy shows no
+    machine's folders. Returns the copy's path."""
+    import nbformat
+
+    from ..infra.files import atomic_text
+    from ..infra.paths import project_root
+
+    folders = sorted({str(Path(f).resolve()) for f in (project_root(), ROOT)}, key=len, reverse=True)
+    end = r"(?![\w.-])"  # a whole folder name: /a/proj, not /a/project
+    replacements = [(re.compile(re.escape(f + os.sep)), "") for f in folders]
+    replacements += [(re.compile(re.escape(f) + end), ".") for f in folders]
+    home = str(Path.home())
+    if len(home) > 1:
+        replacements.append((re.compile(re.escape(home) + end), "~"))
+    nb = nbformat.from_dict(_relative_paths(nbformat.read(executed, as_version=4), replacements))
+    out = folder / executed.name
+    atomic_text(nbformat.writes(nb), out)
+    return out
+
+
 def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = False, out_dir: str = "",
               notebooks: tuple[str, ...] = NOTEBOOKS, seed: int = 0, random_weights: bool = False, images: str = "",
               n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = ()) -> dict:
@@ -126,7 +171,7 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     profiles.check(profile, random_weights=random_weights, images=images or None,
                    n_images=n_images if random_weights else None)
     check_device(device)
-    figures_dir(profile, out_dir, smoke, random_weights)  # refuses a dry run's out_dir under figures/
+    readable = figures_dir(profile, out_dir, smoke, random_weights) / "notebooks"  # refuses a dry run's out_dir under figures/
     runs_dir = runs_root(random_weights, smoke) / profile
     times = {}
     for i, name in enumerate(notebooks, 1):
@@ -136,13 +181,15 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
                   **(dry_run_parameters(name, images, n_images, steps, tuple(attributes)) if random_weights else {})}
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
         t0 = time.perf_counter()
-        run_notebook(name, params, runs_dir)
+        executed = run_notebook(name, params, runs_dir)
         times[name] = time.perf_counter() - t0
+        publish_executed(executed, readable)
         print(f"[{i}/{len(notebooks)}] {name} done in {times[name]:.0f} s -> {runs_dir / (name + '.ipynb')}", flush=True)
     out = figures_dir(profile, out_dir, smoke, random_weights)
     produced = sorted(p.name for p in out.glob("*") if p.is_file())
     print(f"reproduce --profile {profile}: {len(notebooks)} notebooks in {sum(times.values()):.0f} s; "
-          f"executed notebooks in {runs_dir}/, {len(produced)} files in {out}/: {', '.join(produced)}")
+          f"executed notebooks in {runs_dir}/ and, for reading, {readable}/; {len(produced)} files in {out}/: "
+          f"{', '.join(produced)}")
     return times
 
 
