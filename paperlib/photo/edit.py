@@ -60,22 +60,21 @@ def check_edit_arguments(photos: Sequence[str | Path], attribute: str, alpha: fl
 
 def photo_components(device: str = "cuda", *, random_weights: bool = False, seed: int = 0,
                      generation: str = "eogi"):
-    """The paper profile's :class:`paperlib.method.pipeline.Components` for one photo: the official networks
-    (a missing file raises one FileNotFoundError listing every download command, before anything is
-    loaded), or with ``random_weights`` every network random-init at its official size, seeded."""
-    from ..profiles import paper
+    """The paper profile's :class:`paperlib.method.pipeline.Components` for one photo
+    (:func:`paperlib.profiles.paper.networks`): the official networks (a missing file raises one
+    FileNotFoundError listing every download command, before anything is loaded), or, only with
+    ``random_weights``, every network random-init at its official size, seeded."""
+    from ..profiles.paper import networks
 
-    if not random_weights:
-        paper.require_assets(list(paper.PIPELINE_ASSETS) + paper.direction_assets())
-        return paper.components(device, generation)
-    nets = paper.random_networks(seed, baselines=())
-    return paper.components(device, generation, psp=nets["psp"], classifier=nets["classifier"],
-                            parser=nets["parser"], deghoster=nets["deghoster"], directions=nets["directions"])
+    return networks(device, generation, random_weights=random_weights, seed=seed).components
 
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(H, W, 3) uint8 -> (1, 3, H, W) float in [-1, 1] (how the paper profile reads a photo)."""
-    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(device)
+    """(H, W, 3) uint8 -> (1, 3, H, W) float in [-1, 1] (:func:`paperlib.infra.images.photo_tensor`, how the
+    paper profile reads a photo)."""
+    from ..infra.images import photo_tensor
+
+    return photo_tensor(image)[None].to(device)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
