@@ -54,7 +54,7 @@ def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
     assert "Table 2" in (figs / "tables.md").read_text()
     # the explorer cell left a static picture behind under papermill
     walk = nbformat.read(work / "runs" / "smoke" / "synthetic" / "00_walkthrough.ipynb", as_version=4)
-    explorer = [c for c in walk.cells if "teach.explorer" in c.source][0]
+    explorer = [c for c in walk.cells if "explorer.explorer(" in c.source][0]
     assert any("image/png" in o.get("data", {}) for o in explorer.outputs)
     # each figure once: the returned Figure, not a second copy drawn by the inline backend at cell end
     for name in NOTEBOOKS:
@@ -120,7 +120,7 @@ def test_explorer_callback_draws_every_toggle_combination():
     from paperlib.method.diffnet import DiffNet
     from paperlib.profiles.synthetic import setup as synthetic_setup
     from paperlib.synth import SynthInverter, SynthWorld
-    from paperlib.teaching.walkthrough import explorer_image
+    from paperlib.teaching.explorer import explorer_image
 
     torch.manual_seed(0)
     setup = synthetic_setup(1, size=64, classifier=DiffNet(7, "resnet18").eval(),
