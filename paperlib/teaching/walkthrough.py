@@ -20,6 +20,7 @@ from ..method.masks import segmentation_masks
 from ..method.pipeline import BatchEdit, classifier_input
 from .cam_layers import CAM_LAYERS, gradcam_and_plusplus_maps, layer_comparison
 
+
 def _heat(image: torch.Tensor, diff: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
     """A per-pixel difference (H, W) as a heat map over ``image``, divided by ``scale`` (default its max)."""
     scale = diff.max() if scale is None else scale
