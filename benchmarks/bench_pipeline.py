@@ -39,7 +39,9 @@ from paperlib.evaluation.metrics import mae
 from paperlib.method.diffnet import SourceEncoded
 from paperlib.method.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
                                edit_prepared, edit_variants, mask, prepare)
-from paperlib.profiles.paper import baseline_editor, components, random_networks, read_image
+from paperlib.profiles.dry_run import random_networks
+from paperlib.profiles.paper import baseline_editor, components
+from paperlib.profiles.paper_data import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 

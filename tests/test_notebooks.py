@@ -54,7 +54,7 @@ def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
     assert "Table 2" in (figs / "tables.md").read_text()
     # the explorer cell left a static picture behind under papermill
     walk = nbformat.read(work / "runs" / "smoke" / "synthetic" / "00_walkthrough.ipynb", as_version=4)
-    explorer = [c for c in walk.cells if "walkthrough.explorer" in c.source][0]
+    explorer = [c for c in walk.cells if "explorer.explorer(" in c.source][0]
     assert any("image/png" in o.get("data", {}) for o in explorer.outputs)
     # each figure once: the returned Figure, not a second copy drawn by the inline backend at cell end
     for name in NOTEBOOKS:
@@ -65,27 +65,6 @@ def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
         # ... and every figure is shown: the walkthrough's 10 figure cells (9 steps + the explorer), one elsewhere
         assert sum(counts) == (10 if name == "00_walkthrough" else 0 if name == "05_tables" else 1), \
             f"{name}: images per cell {counts}"
-
-
-def test_executed_copies_for_reading_beside_the_figures(smoke_run):
-    """Each executed notebook is also copied beside the run's figures (``<figures>/notebooks/``, what
-    ``make book`` renders), with its outputs and without the machine's folders; the folder does not
-    disturb ``reproduce --check``, which compares only the figures folder's own files."""
-    from paperlib.evaluation.regen_check import compare
-
-    work = smoke_run[0]
-    folder = work / "figures" / "notebooks"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.ipynb" for n in NOTEBOOKS)
-    for name in NOTEBOOKS:
-        text = (folder / f"{name}.ipynb").read_text()
-        executed = nbformat.reads(text, as_version=4)
-        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code"), name
-        for folder_name in {str(work), str(work.resolve()), str(ROOT)}:
-            assert folder_name not in text, f"{name}: {folder_name} in the copy for reading"
-    finale = nbformat.read(folder / "05_tables.ipynb", as_version=4).cells[-1]
-    assert "figures/05_tables.json" in "".join(o.get("text", "") for o in finale.outputs)  # relative to the root
-    report = compare(work / "figures", work / "figures")
-    assert report.ok and not report.new_files and not report.missing_files
 
 
 def test_sidecars_hold_sane_numbers(smoke_run):
@@ -141,7 +120,7 @@ def test_explorer_callback_draws_every_toggle_combination():
     from paperlib.method.diffnet import DiffNet
     from paperlib.profiles.synthetic import setup as synthetic_setup
     from paperlib.synth import SynthInverter, SynthWorld
-    from paperlib.teaching.walkthrough import explorer_image
+    from paperlib.teaching.explorer import explorer_image
 
     torch.manual_seed(0)
     setup = synthetic_setup(1, size=64, classifier=DiffNet(7, "resnet18").eval(),

@@ -116,7 +116,7 @@ def test_explorer_upload_shows_the_one_line_error_of_a_bad_file():
     a file that is not an image is answered with the one-line message, before any network runs."""
     import datetime
 
-    from paperlib.teaching.walkthrough import explorer_controls, photo_upload
+    from paperlib.teaching.explorer import explorer_controls, photo_upload
 
     upload, out = photo_upload(setup=None, controls=explorer_controls(1))
     upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 5, "content": memoryview(b"hello"),

@@ -85,7 +85,7 @@ def test_tta_labels_and_flip_marker():
 
 
 def test_explorer_controls_are_compact_and_wide_enough():
-    from paperlib.teaching.walkthrough import explorer_controls
+    from paperlib.teaching.explorer import explorer_controls
 
     c = explorer_controls(4)
     assert int(c["alpha"].layout.width.rstrip("px")) >= 300 and c["alpha"].readout
@@ -114,9 +114,10 @@ def _pixels(fig):
 
 def test_teach_figures_have_their_panels(small_setup):
     from paperlib.teaching import walkthrough as teach
+    from paperlib.teaching.edits import edit_face
     from paperlib.method.pipeline import VARIANTS
 
-    e = teach.edit_face(small_setup, 0, "Beard", tuple(VARIANTS))
+    e = edit_face(small_setup, 0, "Beard", tuple(VARIANTS))
     panels = {"steps": (teach.steps_figure(e, "Beard"), 5), "no_mask": (teach.no_mask_figure(e), 6),
               "layers": (teach.gradcam_vs_plusplus_figure(small_setup, e, "Beard"), 3 * len(CAM_LAYERS)),
               "tta": (teach.tta_figure(small_setup, e, "Beard"), 2 * (2 * len(TTA_FACTORS) + 1)),
@@ -130,7 +131,7 @@ def test_teach_figures_have_their_panels(small_setup):
 
 
 def test_explorer_layer_choice_changes_the_mask(small_setup):
-    from paperlib.teaching.walkthrough import explorer_image
+    from paperlib.teaching.explorer import explorer_image
 
     images = {layer: _pixels(explorer_image(small_setup, "Smiling", 20.0, 0, layer=layer)) for layer in CAM_LAYERS}
     assert not np.array_equal(images["layer4"], images["layer3, last block"])

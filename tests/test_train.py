@@ -19,7 +19,8 @@ from paperlib.method.attributes import ATTRIBUTES, CLASS_INDEX
 from paperlib.method.diffnet import DiffNet
 from paperlib.cli import add_train_cli
 from paperlib.profiles import pair_source as pair_source_for
-from paperlib.profiles.paper import LatentEditPairs, direction_asset, load_directions
+from paperlib.profiles.paper_assets import direction_asset, load_directions
+from paperlib.profiles.paper_data import LatentEditPairs
 from paperlib.method.train import (
     CHECKPOINT_NAME,
     PairSource,

@@ -7,7 +7,8 @@ paper needs it. Nothing is ever downloaded implicitly: ``python -m paperlib down
 (:func:`paperlib.infra.download.download`) fetches and verifies a file into the cache, and
 :func:`paperlib.infra.download.asset_path` returns the verified cached file or raises a one-line
 :class:`FileNotFoundError` that gives the command to run and where to put the file by hand.
-This module is the registry and the cache's bookkeeping only: it imports nothing of paperlib.
+This module is the registry and the cache's bookkeeping only: of paperlib it imports only atomic writes
+(:mod:`.files`) and the photo suffixes (:mod:`.images`).
 
 The cache is ``$PAPERLIB_HOME`` (default ``~/.cache/paperlib``)::
 
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import write_json
+from .images import IMAGE_SUFFIXES
 
 #: Environment variables.
 HOME_ENV = "PAPERLIB_HOME"
@@ -327,7 +329,6 @@ def record_matches(name: str) -> dict | None:
 
 # --------------------------------------------------------------------------------- CelebA-HQ
 _INDEX = re.compile(r"^0*(\d+)$")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def celeba_hq_root(root: str | Path | None = None) -> Path:

@@ -1,4 +1,7 @@
-"""Reading photos (yours for :mod:`paperlib.photo`, CelebA-HQ for the paper profile): any format Pillow reads, as ``(H, W, 3)`` uint8 RGB.
+"""Photos: listing them (:func:`list_photos`, the one list of suffixes :data:`IMAGE_SUFFIXES`), reading
+them (:func:`read_photo`: yours for :mod:`paperlib.photo`, CelebA-HQ and face folders for the paper
+profile; any format Pillow reads, as ``(H, W, 3)`` uint8 RGB) and the float tensor the networks take
+(:func:`photo_tensor`). Reading:
 
 - EXIF orientation is applied (a phone photo stored sideways comes out upright);
 - modes are converted: ``1``/``L``/``P``/``YCbCr``/``LAB``/``HSV``/``CMYK`` with Pillow's own conversion
@@ -23,6 +26,13 @@ import numpy as np
 #: Largest photo accepted by default (width x height): 50 megapixels, 150 MB as RGB uint8, below
 #: Pillow's own decompression-bomb limits (89 M warns, 179 M fails). Larger photos must be downscaled.
 MAX_PIXELS = 50_000_000
+
+#: The photo files the profiles list (CelebA-HQ, a folder of faces, training images): PNG and JPEG.
+#: The ``align`` / ``edit`` commands take any extension Pillow knows (:func:`photo_files`).
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg")
+#: How :func:`list_photos` sorts: ``natural`` (numeric names by value, 2.jpg before 10.jpg, then the
+#: others by name) or ``name`` (by path, as ``sorted`` orders paths).
+PHOTO_ORDERS: tuple[str, ...] = ("natural", "name")
 
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
@@ -142,6 +152,36 @@ def read_photo(photo, *, max_pixels: int = MAX_PIXELS, source: str | None = None
         return _to_rgb(image, source)
 
 
+def natural_key(path: Path) -> tuple:
+    """Sort key of a photo: a numeric name by its value (``2.jpg`` before ``10.jpg``; of equal values the
+    shorter, ``2`` before ``002``), all numeric names before the others, which sort by name."""
+    stem = Path(path).stem
+    return (len(stem), stem) if stem.isdigit() else (float("inf"), stem)
+
+
+def list_photos(folder, *, suffixes=IMAGE_SUFFIXES, recursive: bool = False, order: str = "natural") -> list[Path]:
+    """The photo files of ``folder`` (the files whose suffix, any case, is in ``suffixes``), directly in
+    it or with ``recursive`` anywhere below it, sorted by ``order`` (:data:`PHOTO_ORDERS`). A folder
+    that is not one raises a one-line FileNotFoundError; an empty result is the caller's to judge."""
+    if order not in PHOTO_ORDERS:
+        raise ValueError(f"order: expected one of {', '.join(PHOTO_ORDERS)}, got {order!r}")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"images: {folder} is not a folder of photos")
+    suffixes = {s.lower() for s in suffixes}
+    found = (p for p in (folder.rglob("*") if recursive else folder.iterdir())
+             if p.suffix.lower() in suffixes and p.is_file())
+    return sorted(found, key=natural_key if order == "natural" else None)
+
+
+def photo_tensor(rgb: np.ndarray):
+    """An ``(H, W, 3)`` uint8 photo (:func:`read_photo`) as the ``(3, H, W)`` float32 tensor in [-1, 1]
+    the networks take (``x / 127.5 - 1``)."""
+    import torch
+
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1)
+
+
 def photo_files(photos, max_pixels: int = MAX_PIXELS) -> list[Path]:
     """The photo files of the ``align`` and ``edit`` commands: each argument a file, or a folder
     standing for the image files directly in it (any extension Pillow knows), sorted. Each is checked
@@ -156,7 +196,7 @@ def photo_files(photos, max_pixels: int = MAX_PIXELS) -> list[Path]:
     for arg in photos:
         path = Path(arg)
         if path.is_dir():
-            inside = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in known)
+            inside = list_photos(path, suffixes=known, order="name")
             if not inside:
                 raise ValueError(f"PHOTO: {path} holds no image file")
             files += inside

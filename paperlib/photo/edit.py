@@ -22,12 +22,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
-
-if TYPE_CHECKING:  # torch is imported where it is used: `edit --help` and its argument checks answer without it
-    import torch
+import torch
 
 from ..checks import check_alpha
 from ..method.attributes import check_attribute
@@ -62,24 +60,21 @@ def check_edit_arguments(photos: Sequence[str | Path], attribute: str, alpha: fl
 
 def photo_components(device: str = "cuda", *, random_weights: bool = False, seed: int = 0,
                      generation: str = "eogi"):
-    """The paper profile's :class:`paperlib.method.pipeline.Components` for one photo: the official networks
-    (a missing file raises one FileNotFoundError listing every download command, before anything is
-    loaded), or with ``random_weights`` every network random-init at its official size, seeded."""
-    from ..profiles import paper
+    """The paper profile's :class:`paperlib.method.pipeline.Components` for one photo
+    (:func:`paperlib.profiles.paper.networks`): the official networks (a missing file raises one
+    FileNotFoundError listing every download command, before anything is loaded), or, only with
+    ``random_weights``, every network random-init at its official size, seeded."""
+    from ..profiles.paper import networks
 
-    if not random_weights:
-        paper.require_assets(list(paper.PIPELINE_ASSETS) + paper.direction_assets())
-        return paper.components(device, generation)
-    nets = paper.random_networks(seed, baselines=())
-    return paper.components(device, generation, psp=nets["psp"], classifier=nets["classifier"],
-                            parser=nets["parser"], deghoster=nets["deghoster"], directions=nets["directions"])
+    return networks(device, generation, random_weights=random_weights, seed=seed).components
 
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(H, W, 3) uint8 -> (1, 3, H, W) float in [-1, 1] (how the paper profile reads a photo)."""
-    import torch
+    """(H, W, 3) uint8 -> (1, 3, H, W) float in [-1, 1] (:func:`paperlib.infra.images.photo_tensor`, how the
+    paper profile reads a photo)."""
+    from ..infra.images import photo_tensor
 
-    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(device)
+    return photo_tensor(image)[None].to(device)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -148,8 +143,6 @@ def _panel(image: np.ndarray, longest: int = 512) -> torch.Tensor:
 def before_after_figure(photo: np.ndarray, edits: Sequence[FaceEdit], caption: str = ""):
     """The photo, and per face: the aligned crop, ``T``, the mask over the crop, the method's output and
     the pasted photo (a matplotlib figure; the explorer's upload and the README example)."""
-    import torch
-
     from ..teaching.figures import overlay_cam, panel_grid
 
     rows = [[_panel(marked_photo(photo, e.face)), _panel(e.aligned), _panel(e.edited),
@@ -263,35 +256,5 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
-def edit_command(photos: Sequence[str], attribute: str, *, alpha: float = 20.0, method: str = "Diff-CAM++",
-                 out: str | None = None, device: str | None = None, random_weights: bool = False, seed: int = 0,
-                 quiet: bool = False) -> int:
-    """The ``edit`` command: check every argument (one line, status 2, nothing written), then
-    :func:`edit_photos` into ``out`` (default ``runs/edit``, ``runs/random-weights/edit`` with
-    ``random_weights``, under the project root) on ``device`` (default cuda when available). Status 1
-    when a photo was skipped."""
-    import sys
-
-    from ..checks import device_or_default
-    from ..infra.paths import out_folder, under_root
-    from ..profiles import DEFAULTS
-
-    try:
-        check_edit_arguments(photos, attribute, alpha, method)
-        device = device_or_default(device, DEFAULTS["paper"]["device"])
-        default = under_root("runs", "random-weights", "edit") if random_weights else under_root("runs", "edit")
-        out = out_folder(out, default)
-        files, skipped = edit_photos(photos, attribute, out, alpha=alpha, method=method, device=device,
-                                     random_weights=random_weights, seed=seed, progress=not quiet)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"edit {attribute}: wrote {len(files)} files into {out}")
-    if skipped:
-        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
-    return 1 if skipped else 0
-
-
 __all__ = ["EDIT_METHODS", "RANDOM_STAMP", "FaceEdit", "check_method", "check_edit_arguments", "photo_components",
-           "edit_aligned", "edit_photo", "before_after_figure", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8",
-           "edit_command"]
+           "edit_aligned", "edit_photo", "before_after_figure", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8"]

@@ -11,7 +11,10 @@ provides
 - its differential classifier's training (:func:`train_classifier`);
 - its defaults (:data:`DEFAULTS`) and run folders (:func:`run_dir`).
 
-Modules: ``base`` (the protocol), ``synthetic``, ``paper``; this file only dispatches by name.
+Modules: ``base`` (the protocol), ``synthetic``; the paper profile in four: ``paper`` (the networks
+wired into the pipeline, its ``check`` and ``setup``), ``paper_assets`` (asset names, checks, hashes,
+direction files), ``paper_data`` (the photos, the training pairs and the classifier's training) and
+``dry_run`` (random-init networks, only when asked for). This file only dispatches by name.
 
 ``paperlib.method.train``, ``paperlib.evaluation.evaluate``, the figures, the notebooks and ``reproduce`` ask a
 profile for what they need and know nothing of either world.
@@ -22,10 +25,14 @@ from __future__ import annotations
 from .base import DEFAULTS, NAMES, GroundTruth, Setup, check_profile, run_dir
 
 
-def _module(name: str):
+def _module(name: str, training: bool = False):
+    """The module of profile ``name`` with ``check`` and ``setup``, or with ``training`` the one
+    with ``pair_source`` and ``train_classifier``."""
     check_profile(name)
     if name == "synthetic":
         from . import synthetic as module
+    elif training:
+        from . import paper_data as module
     else:
         from . import paper as module
     return module
@@ -45,14 +52,14 @@ def get(name: str, **options) -> Setup:
 
 def pair_source(name: str, **options):
     """The training pairs of profile ``name`` (a :class:`paperlib.method.train.PairSource`)."""
-    return _module(name).pair_source(**options)
+    return _module(name, training=True).pair_source(**options)
 
 
 def train_classifier(name: str, **options):
     """Train (or resume, or reuse) profile ``name``'s differential classifier (``steps``, ``seed``,
     ``device``, ``smoke``, ``data``, ``progress``); None where the profile uses released weights
     and no training data was given."""
-    return _module(name).train_classifier(**options)
+    return _module(name, training=True).train_classifier(**options)
 
 
 def train_command(name: str, *, steps: int | None = None, out: str | None = None, seed: int = 0,

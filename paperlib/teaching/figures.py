@@ -1,12 +1,15 @@
-"""The paper's figures as matplotlib panels, and saving them with provenance.
+"""The paper's figures as matplotlib panels, and saving them with provenance: drawing only.
 
-The drawing functions take tensors (images (3, H, W) in [-1, 1], maps (H, W) in [0, 1]) and
-know nothing about profiles; :mod:`paperlib.teaching.reproduce` computes what they show.
+Every function here takes results already computed: tensors (images (3, H, W) in [-1, 1], maps
+(H, W) in [0, 1]), or for Figures 2-4 a :class:`FigureFaces` (the method's
+:class:`paperlib.method.pipeline.BatchEdit` per face, as :mod:`paperlib.teaching.edits` computes it
+from a profile's ``Setup``). Nothing here runs a network or knows a profile.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -74,96 +77,103 @@ def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, provenance: dic
 
 
 # ------------------------------------------------------------------ the paper's figures
-def edit_face(setup, index: int, attribute: str, variants: Sequence = ("Diff-CAM", "Diff-CAM++"),
-              alpha: float = 20.0):
-    """Run the method on face ``index`` of a :class:`paperlib.profiles.Setup` for ``attribute``
-    and keep every intermediate tensor (a :class:`paperlib.method.pipeline.BatchEdit`)."""
-    from ..method.pipeline import edit_variants
-
-    source = setup.load_sources([index])
-    parsing = setup.source_parsing([index], source) if setup.source_parsing else None
-    return edit_variants(setup.components, source, attribute, tuple(variants), alpha=alpha, parsing_source=parsing)
+def mae(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The mean absolute difference of two images in [-1, 1], on the [0, 1] scale."""
+    return ((a - b).abs().mean() / 2).item()
 
 
-def _mae(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().mean() / 2).item()  # images in [-1, 1] -> MAE on the [0, 1] scale
+def stamped(text: str, random_weights: bool = False) -> str:
+    """A caption, stamped when the networks are random-init (a dry run)."""
+    return f"RANDOM WEIGHTS (dry run, not the paper's networks). {text}" if random_weights else text
 
 
-def _title(setup, text: str) -> str:
-    """A caption, stamped when the setup's networks are random-init (a dry run)."""
-    return f"RANDOM WEIGHTS (dry run, not the paper's networks). {text}" if getattr(setup, "random_weights", False) \
-        else text
+@dataclass
+class FaceRow:
+    """One row of Figures 2-4: face ``index`` edited for ``attribute`` (``edit``: the method's
+    :class:`paperlib.method.pipeline.BatchEdit` with the figure's variants) and, for Figure 4, each
+    baseline's output (3, H, W), None where the profile has no such baseline."""
+
+    index: int
+    attribute: str
+    edit: object
+    baselines: dict[str, torch.Tensor | None] = field(default_factory=dict)
 
 
-def figure2(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) -> tuple[plt.Figure, dict]:
+@dataclass
+class FigureFaces:
+    """What one of Figures 2-4 shows: its rows, the mask variants computed for them (the columns),
+    the profile's name and whether its networks are random-init (both for the caption)."""
+
+    rows: list[FaceRow]
+    variants: tuple
+    profile: str
+    random_weights: bool = False
+
+
+def figure2(faces: FigureFaces) -> tuple[plt.Figure, dict]:
     """Figure 2: (a) original, (b) manipulated, (c) Diff-CAM activation, (d) Diff-CAM edit,
-    (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``.
-    ``authors_code``: two more columns, the map and edit of the authors' released scripts."""
-    from ..method.pipeline import AUTHORS_CODE
-
-    variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
+    (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per face. With the authors' code among
+    ``faces.variants`` two more columns, the map and edit of the authors' released scripts."""
+    variants = faces.variants
     panels, numbers = [], []
-    for index, attribute in rows:
-        e = edit_face(setup, index, attribute, variants)
+    for r in faces.rows:
+        e = r.edit
         src = e.source[0]
         panels.append([src, e.edited[0]] + [p for v in variants
                                             for p in (overlay_cam(src, e.masks[v][0]), e.outputs[v][0])])
-        row = {"index": index, "attribute": attribute}
+        row = {"index": r.index, "attribute": r.attribute}
         for v, key in zip(variants, ("diffcam", "diffcampp", "authors_code")):
-            row[f"mae_{key}"] = _mae(e.outputs[v], e.source)
+            row[f"mae_{key}"] = mae(e.outputs[v], e.source)
             row[f"mask_area_{key}"] = e.masks[v].mean().item()
         numbers.append(row)
     cols = ["(a) original", "(b) manipulated", "(c) Diff-CAM map", "(d) Diff-CAM edit",
             "(e) Diff-CAM++ map", "(f) Diff-CAM++ edit", "(g) authors' code map", "(h) authors' code edit"]
-    fig = panel_grid(panels, cols[:2 + 2 * len(variants)], [a for _, a in rows],
-                     caption=_title(setup, f"Figure 2 ({setup.profile} profile): Diff-CAM vs Diff-CAM++."))
+    fig = panel_grid(panels, cols[:2 + 2 * len(variants)], [r.attribute for r in faces.rows],
+                     caption=stamped(f"Figure 2 ({faces.profile} profile): Diff-CAM vs Diff-CAM++.", faces.random_weights))
     return fig, {"rows": numbers}
 
 
-def figure3(setup, rows: Sequence[tuple[int, str]]) -> tuple[plt.Figure, dict]:
+def figure3(faces: FigureFaces) -> tuple[plt.Figure, dict]:
     """Figure 3, the ablation of the mask module: (a) Diff-CAM, (b) Grad-CAM++, (c) + TTA,
-    (d) + PCA (Eigen), (e) + TTA + PCA, (f) Diff-CAM++; per face a row of masks (over the
-    original) and a row of edits."""
-    from ..method.pipeline import FIGURE3_VARIANTS
-
-    variants = FIGURE3_VARIANTS
+    (d) + PCA (Eigen), (e) + TTA + PCA, (f) Diff-CAM++ (``faces.variants``); per face a row of
+    masks (over the original) and a row of edits."""
+    variants = faces.variants
     panels, titles, numbers = [], [], []
-    for index, attribute in rows:
-        e = edit_face(setup, index, attribute, variants)
+    for r in faces.rows:
+        e = r.edit
         src = e.source[0]
         panels.append([overlay_cam(src, e.masks[v][0]) for v in variants])
         panels.append([e.outputs[v][0] for v in variants])
-        titles += [f"{attribute}: mask", f"{attribute}: edit"]
-        numbers.append({"index": index, "attribute": attribute,
-                        "mae": {v: _mae(e.outputs[v], e.source) for v in variants},
+        titles += [f"{r.attribute}: mask", f"{r.attribute}: edit"]
+        numbers.append({"index": r.index, "attribute": r.attribute,
+                        "mae": {v: mae(e.outputs[v], e.source) for v in variants},
                         "mask_area": {v: e.masks[v].mean().item() for v in variants}})
     cols = ["(a) Diff-CAM", "(b) Grad-CAM++", "(c) + TTA", "(d) + PCA", "(e) + TTA + PCA", "(f) Diff-CAM++"]
     fig = panel_grid(panels, cols, titles,
-                     caption=_title(setup, f"Figure 3 ({setup.profile} profile): ablation of the mask module."))
+                     caption=stamped(f"Figure 3 ({faces.profile} profile): ablation of the mask module.",
+                                     faces.random_weights))
     return fig, {"rows": numbers}
 
 
-def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) -> tuple[plt.Figure, dict]:
+def figure4(faces: FigureFaces) -> tuple[plt.Figure, dict]:
     """Figure 4: (a) source, (b) pSp, (c) e4e, (d) ReStyle, (e) EOGI, (f) Diff-CAM++, one row per
-    ``(face index, attribute)`` (the paper: two Old rows, two Smiling rows). Methods a profile
-    does not have are drawn as "n/a" panels. ``authors_code``: a column (g) for the authors'
-    released scripts."""
-    from ..method.pipeline import AUTHORS_CODE
-
-    variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
+    face (the paper: two Old rows, two Smiling rows). Baselines a profile does not have (None) are
+    drawn as "n/a" panels. With the authors' code among ``faces.variants`` a column (g) for the
+    authors' released scripts."""
+    variants = faces.variants
     panels, numbers = [], []
-    for index, attribute in rows:
-        e = edit_face(setup, index, attribute, variants)
-        baselines = {m: (setup.baselines[m](e.source, attribute)[0] if m in setup.baselines else None)
-                     for m in ("e4e", "ReStyle")}
+    for r in faces.rows:
+        e, baselines = r.edit, {m: r.baselines.get(m) for m in ("e4e", "ReStyle")}
         panels.append([e.source[0], e.edited[0], baselines["e4e"], baselines["ReStyle"]]
                       + [e.outputs[v][0] for v in variants])
-        numbers.append({"index": index, "attribute": attribute, "mae": {
-            "pSp": _mae(e.edited, e.source),
-            **{("EOGI" if v == "Diff-CAM" else v): _mae(e.outputs[v], e.source) for v in variants},
-            **{m: (_mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
+        numbers.append({"index": r.index, "attribute": r.attribute, "mae": {
+            "pSp": mae(e.edited, e.source),
+            **{("EOGI" if v == "Diff-CAM" else v): mae(e.outputs[v], e.source) for v in variants},
+            **{m: (mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
     cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++", "(g) authors' code"]
-    note = "" if setup.baselines else " e4e/ReStyle: n/a (not part of this profile)."
-    fig = panel_grid(panels, cols[:4 + len(variants)], [a for _, a in rows],
-                     caption=_title(setup, f"Figure 4 ({setup.profile} profile): qualitative comparison.{note}"))
+    has_baselines = any(b is not None for r in faces.rows for b in r.baselines.values())
+    note = "" if has_baselines else " e4e/ReStyle: n/a (not part of this profile)."
+    fig = panel_grid(panels, cols[:4 + len(variants)], [r.attribute for r in faces.rows],
+                     caption=stamped(f"Figure 4 ({faces.profile} profile): qualitative comparison.{note}",
+                                     faces.random_weights))
     return fig, {"rows": numbers}

@@ -9,7 +9,8 @@ paper profile ``random_weights`` and ``images``), opens with one import and one 
 
 and ends with :func:`finish`, which writes its JSON sidecar of key numbers beside its figures.
 What the cells call besides this module comes through it too, imported on first use:
-``nb.figures`` (Figures 2-4), ``nb.walkthrough`` (the walkthrough's steps and explorer),
+``nb.figures`` (Figures 2-4, drawing only), ``nb.edits`` (the edits they show), ``nb.walkthrough``
+(the walkthrough's steps), ``nb.explorer`` (the widget explorer),
 ``nb.VARIANTS`` (the Figure-3 mask variants) and :func:`show_markdown`.
 """
 
@@ -29,7 +30,7 @@ from ..infra.provenance import record
 
 
 def __getattr__(name: str):
-    """``nb.figures``, ``nb.walkthrough`` and ``nb.VARIANTS`` for the notebooks' cells, imported on
+    """``nb.figures``, ``nb.edits``, ``nb.walkthrough``, ``nb.explorer`` and ``nb.VARIANTS`` for the cells, imported on
     first use (notebook 01 draws no figure, and ``reproduce`` imports this module for its paths)."""
     if name == "figures":
         from . import figures
@@ -37,6 +38,12 @@ def __getattr__(name: str):
     if name == "walkthrough":
         from . import walkthrough
         return walkthrough
+    if name == "edits":
+        from . import edits
+        return edits
+    if name == "explorer":
+        from . import explorer
+        return explorer
     if name == "VARIANTS":
         from ..method.pipeline import VARIANTS
         return VARIANTS
