@@ -171,9 +171,10 @@ def test_writers_store_the_standard_errors(tmp_path):
 
 
 def test_variant_names_match_the_methods():
-    from paperlib.evaluation.methods import MASK_METHODS
+    from paperlib.evaluation.methods import MASK_METHODS, VARIANT_METHODS
 
-    assert all(MASK_METHODS[m] == v for v, m in rc.VARIANT_METHOD.items())
+    assert rc.VARIANT_METHODS is VARIANT_METHODS and VARIANT_METHODS["Diff-CAM"] == "EOGI"
+    assert all(MASK_METHODS[m] == v for v, m in VARIANT_METHODS.items())
 
 
 def test_committed_figures_pass_against_themselves(capsys):

@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
+from .methods import VARIANT_METHODS
+
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
 #: Fields that identify a row of a table or figure (matched by these, in this order).
@@ -84,8 +86,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 #: Per-face quantity -> the table metric whose per-image sd over the evaluation's images is the SE of
 #: one face's value (same attribute and method).
 FACE_TABLE: dict[str, str] = {"mae": "MAE"}
-#: Mask variant -> table method where the names differ (:data:`paperlib.evaluation.methods.MASK_METHODS` inverted).
-VARIANT_METHOD: dict[str, str] = {"Diff-CAM": "EOGI"}
 #: Fewest distinct faces whose sd gives the SE of one face's number (fewer: compared exactly).
 MIN_FACES = 3
 #: Markdown column header -> the CSV columns its numbers display, in order.
@@ -323,7 +323,7 @@ def face_se(flat: dict, path: tuple, context: dict) -> tuple[float | None, str]:
     rows = [c for c in path if isinstance(c, tuple)]
     attribute = rows[-1][1] if rows else flat.get(path[:1] + ("attribute",))
     if q and q[0] in FACE_TABLE and len(q) == 2:
-        sd_n = context["sds"].get((FACE_TABLE[q[0]], attribute, VARIANT_METHOD.get(q[1], q[1])))
+        sd_n = context["sds"].get((FACE_TABLE[q[0]], attribute, VARIANT_METHODS.get(q[1], q[1])))
         if sd_n is not None:
             return sd_n[0], f"one face (N=1): per-image sd of {FACE_TABLE[q[0]]} {attribute}/{q[1]}, n={sd_n[1]}"
     pools = context["faces"]

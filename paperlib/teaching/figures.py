@@ -99,6 +99,7 @@ def figure2(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
     """Figure 2: (a) original, (b) manipulated, (c) Diff-CAM activation, (d) Diff-CAM edit,
     (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``.
     ``authors_code``: two more columns, the map and edit of the authors' released scripts."""
+    from ..evaluation.methods import VARIANT_METHODS
     from ..method.pipeline import AUTHORS_CODE
 
     variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
@@ -148,6 +149,7 @@ def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
     ``(face index, attribute)`` (the paper: two Old rows, two Smiling rows). Methods a profile
     does not have are drawn as "n/a" panels. ``authors_code``: a column (g) for the authors'
     released scripts."""
+    from ..evaluation.methods import VARIANT_METHODS
     from ..method.pipeline import AUTHORS_CODE
 
     variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
@@ -160,7 +162,7 @@ def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
                       + [e.outputs[v][0] for v in variants])
         numbers.append({"index": index, "attribute": attribute, "mae": {
             "pSp": _mae(e.edited, e.source),
-            **{("EOGI" if v == "Diff-CAM" else v): _mae(e.outputs[v], e.source) for v in variants},
+            **{VARIANT_METHODS[v]: _mae(e.outputs[v], e.source) for v in variants},
             **{m: (_mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
     cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++", "(g) authors' code"]
     note = "" if setup.baselines else " e4e/ReStyle: n/a (not part of this profile)."
