@@ -99,7 +99,6 @@ def figure2(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
     """Figure 2: (a) original, (b) manipulated, (c) Diff-CAM activation, (d) Diff-CAM edit,
     (e) Diff-CAM++ activation, (f) Diff-CAM++ edit; one row per ``(face index, attribute)``.
     ``authors_code``: two more columns, the map and edit of the authors' released scripts."""
-    from ..evaluation.methods import VARIANT_METHODS
     from ..method.pipeline import AUTHORS_CODE
 
     variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
@@ -149,6 +148,7 @@ def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
     ``(face index, attribute)`` (the paper: two Old rows, two Smiling rows). Methods a profile
     does not have are drawn as "n/a" panels. ``authors_code``: a column (g) for the authors'
     released scripts."""
+    from ..evaluation.methods import VARIANT_METHODS
     from ..evaluation.methods import VARIANT_METHODS
     from ..method.pipeline import AUTHORS_CODE
 
