@@ -149,7 +149,6 @@ def figure4(setup, rows: Sequence[tuple[int, str]], authors_code: bool = False) 
     does not have are drawn as "n/a" panels. ``authors_code``: a column (g) for the authors'
     released scripts."""
     from ..evaluation.methods import VARIANT_METHODS
-    from ..evaluation.methods import VARIANT_METHODS
     from ..method.pipeline import AUTHORS_CODE
 
     variants = ("Diff-CAM", "Diff-CAM++") + ((AUTHORS_CODE,) if authors_code else ())
