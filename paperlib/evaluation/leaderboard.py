@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from ..checks import check_alpha, check_positive_int
 from ..method.attributes import ATTRIBUTES
 from ..infra.files import atomic_bytes, read_json, write_json
+from ..infra.markdown import table
 from .cache import EvalCache, chunks, rank_chunks
 from ..method.cam import cam_passes, check_configs, variant_map
 from ..method.diffnet import cam_layer
@@ -83,6 +84,10 @@ POSTPROCESSING: dict[str, tuple[str, float]] = {
 SEGMENTATION: tuple[str, ...] = ("off", "eq 10")
 #: The per-image scores, in table order.
 METRICS: tuple[str, ...] = ("iou", "precision", "recall", "mae_outside", "mae_inside", "time_ms")
+#: The Markdown header of each metric of :data:`METRICS`, in the same order (cells: mean ± standard error).
+METRIC_HEADERS: tuple[str, ...] = ("IoU", "precision", "recall", "damage outside", "edit lost inside", "ms / image")
+#: The Markdown columns of :func:`markdown` that show numbers -> the CSV columns each cell displays.
+MD_COLUMNS: dict[str, tuple[str, ...]] = {h: (k, k + "_se") for h, k in zip(METRIC_HEADERS, METRICS)}
 #: The profile whose world knows the intended edit regions.
 PROFILE = "synthetic"
 SEP = " | "
@@ -264,32 +269,30 @@ def _fmt(row: dict, k: str) -> str:
 def markdown(overall: list[dict], per_attribute: list[dict], n_images: int) -> str:
     """The leaderboard as markdown: the overall table, the best combination per attribute, and the
     IoU of each CAM per attribute (layer4, no post-processing, without and with eq 10)."""
-    head = ["#", "CAM", "layer", "segmentation", "post-processing", "IoU", "precision", "recall",
-            "damage outside", "edit lost inside", "ms / image"]
+    combo = ("CAM", "layer", "segmentation", "post-processing")
     lines = [f"# CAM leaderboard: {n_images} SynthFace faces x {len(ATTRIBUTES)} attributes, alpha 20", "",
              "Mean ± standard error over the (face, attribute) pairs, sorted by IoU. IoU, precision and recall of "
              "mask > 0.5 against the region the attribute itself changes; damage outside: MAE of the blended "
              "output against the source outside the region; edit lost inside: MAE against the edit inside it "
-             "([0, 1] scale); ms / image: the CAM part (pass, map, eq 10, post-processing).", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, r in enumerate(overall, 1):
-        lines.append("| " + " | ".join([str(i), r["cam"], r["layer"], r["segmentation"], r["postprocessing"]]
-                                       + [_fmt(r, k) for k in METRICS]) + " |")
-    lines += ["", "## Best combination per attribute (by mean IoU)", "",
-              "| attribute | CAM | layer | segmentation | post-processing | IoU | damage outside | edit lost inside |",
-              "|---|---|---|---|---|---|---|---|"]
-    for a in ATTRIBUTES:
-        best = max((r for r in per_attribute if r["attribute"] == a), key=lambda r: r["iou"])
-        lines.append(f"| {a} | {best['cam']} | {best['layer']} | {best['segmentation']} | {best['postprocessing']} | "
-                     f"{_fmt(best, 'iou')} | {_fmt(best, 'mae_outside')} | {_fmt(best, 'mae_inside')} |")
+             "([0, 1] scale); ms / image: the CAM part (pass, map, eq 10, post-processing).", ""]
+    lines += table(("#", *combo, *MD_COLUMNS),
+                   ([i, r["cam"], r["layer"], r["segmentation"], r["postprocessing"], *(_fmt(r, k) for k in METRICS)]
+                    for i, r in enumerate(overall, 1)))
+    lines += ["", "## Best combination per attribute (by mean IoU)", ""]
+    best = {a: max((r for r in per_attribute if r["attribute"] == a), key=lambda r: r["iou"]) for a in ATTRIBUTES}
+    shown = ("iou", "mae_outside", "mae_inside")
+    lines += table(("attribute", *combo, *(METRIC_HEADERS[METRICS.index(k)] for k in shown)),
+                   ([a, b["cam"], b["layer"], b["segmentation"], b["postprocessing"], *(_fmt(b, k) for k in shown)]
+                    for a, b in best.items()))
     for layer in LAYERS:
         for seg in SEGMENTATION:
-            lines += ["", f"## IoU per CAM and attribute ({layer}, segmentation {seg}, no post-processing)", "",
-                      "| CAM | " + " | ".join(ATTRIBUTES) + " |", "|---|" + "---|" * len(ATTRIBUTES)]
+            lines += ["", f"## IoU per CAM and attribute ({layer}, segmentation {seg}, no post-processing)", ""]
+            body = []
             for cam in CAMS:
                 cells = {r["attribute"]: r["iou"] for r in per_attribute if r["cam"] == cam and r["layer"] == layer
                          and r["segmentation"] == seg and r["postprocessing"] == "none"}
-                lines.append(f"| {cam} | " + " | ".join(f"{cells[a]:.3f}" for a in ATTRIBUTES) + " |")
+                body.append([cam, *(f"{cells[a]:.3f}" for a in ATTRIBUTES)])
+            lines += table(("CAM", *ATTRIBUTES), body)
     return "\n".join(lines) + "\n"
 
 

@@ -60,7 +60,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
+from ..infra.markdown import is_rule, table_cells
+from ..synth.report import MD_COLUMNS as LOCALIZATION_MD_COLUMNS
+from .leaderboard import MD_COLUMNS as LEADERBOARD_MD_COLUMNS
 from .methods import VARIANT_METHODS
+from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
 
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
@@ -88,13 +92,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 FACE_TABLE: dict[str, str] = {"mae": "MAE"}
 #: Fewest distinct faces whose sd gives the SE of one face's number (fewer: compared exactly).
 MIN_FACES = 3
-#: Markdown column header -> the CSV columns its numbers display, in order.
-MD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "published": ("published_mean", "published_std"), "ours": ("mean", "std"),
-    "Δ (ours − published)": ("delta",), "n": ("n",), "IoU ↑": ("iou", "iou_std"),
-    "precision ↑": ("precision", "precision_std"), "recall ↑": ("recall", "recall_std"),
-    "MAE outside vs I ↓": ("mae_outside", "mae_outside_std"), "MAE inside vs T ↓": ("mae_inside", "mae_inside_std"),
-}
+#: Markdown column header -> the CSV columns its numbers display, in order: the writers' own
+#: definitions (Tables 1-3, the localization summary, the leaderboard).
+MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS}
 PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.md")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")
@@ -378,11 +378,10 @@ def md_rows(text: str) -> dict[tuple, list[str]]:
         if line.startswith("#"):
             section, header = line.lstrip("#").strip(), None
             out[("#", line.strip())] = []
-        elif line.startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        elif (cells := table_cells(line)) is not None:
             if header is None:
                 header = cells
-            elif not set("".join(cells)) <= set("-: "):
+            elif not is_rule(cells):
                 value = [h in MD_COLUMNS or re.match(r"[+-]?\d", c) is not None for h, c in zip(header, cells)]
                 labels = tuple(c for c, v in zip(cells, value) if not v)
                 out[(section, *labels)] = [f"{h}\t{c}" for h, c, v in zip(header, cells, value) if v]
