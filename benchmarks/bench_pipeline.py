@@ -38,7 +38,7 @@ from paperlib.method.authors import authors_blend
 from paperlib.evaluation.metrics import mae
 from paperlib.method.diffnet import SourceEncoded
 from paperlib.method.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
-                               edit_prepared, edit_variants, mask, prepare)
+                                       edit_variants, mask, prepare)
 from paperlib.profiles.dry_run import random_networks
 from paperlib.profiles.paper import baseline_editor, components
 from paperlib.profiles.paper_data import read_image
@@ -140,7 +140,7 @@ def orders(c, photos: torch.Tensor, attributes, device: torch.device) -> tuple[f
 
     def image_major():
         p = prepare(c, photos)
-        return [edit_prepared(c, p, a, variants).outputs for a in attributes]
+        return [edit_variants(c, p, a, variants).outputs for a in attributes]
 
     def once(fn) -> float:  # the stages above already warmed every network up
         _sync(device)

@@ -114,3 +114,10 @@ def check_readable_folder(name: str, path) -> Path:
     if not os.access(folder, os.R_OK | os.X_OK):
         raise ValueError(f"{name}: {folder} is not readable (permissions)")
     return folder
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one line for an error message: ``"TypeName: its text"`` with every run of white
+    space (newlines included) folded to one space; the type name alone when the text is empty."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

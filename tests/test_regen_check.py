@@ -171,9 +171,10 @@ def test_writers_store_the_standard_errors(tmp_path):
 
 
 def test_variant_names_match_the_methods():
-    from paperlib.evaluation.methods import MASK_METHODS
+    from paperlib.evaluation.methods import MASK_METHODS, VARIANT_METHODS
 
-    assert all(MASK_METHODS[m] == v for v, m in rc.VARIANT_METHOD.items())
+    assert rc.VARIANT_METHODS is VARIANT_METHODS and VARIANT_METHODS["Diff-CAM"] == "EOGI"
+    assert all(MASK_METHODS[m] == v for v, m in VARIANT_METHODS.items())
 
 
 def test_committed_figures_pass_against_themselves(capsys):
@@ -234,3 +235,35 @@ def test_markdown_rows_are_keyed_by_their_labels_and_new_columns_map_to_csv_name
     assert rows[("all attributes", "e4e")] == ["n\t800", "IoU ↑\t0.226 ± 0.145", "mass inside ↑\t0.51 ± 0.10"]
     assert rc.md_columns("mass inside ↑") == ("mass_inside", "mass_inside_std")
     assert rc.md_columns("IoU ↑") == ("iou", "iou_std")
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: rc._cell(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def test_writers_reproduce_the_committed_markdown_from_the_committed_numbers():
+    """tables.md, localization.md and leaderboard.md are what the writers (one Markdown table writer,
+    headers defined once) make of the committed CSV/JSON rows, byte for byte."""
+    from paperlib.evaluation import leaderboard as lb
+    from paperlib.evaluation.tables import METRICS, TABLE_FILES
+    from paperlib.profiles.synthetic import Localization
+
+    folder = ROOT / "figures" / "synthetic"
+    committed = (folder / "tables.md").read_text()
+    rows = {m: _csv_rows(folder / f"{TABLE_FILES[m]}.csv") for m in METRICS}
+    for r in (r for rs in rows.values() for r in rs):
+        r["note"] = r["note"] or ""
+        r.update({k: float(r[k]) for k in ("mean", "std", "published_mean", "published_std", "delta")
+                  if isinstance(r[k], int)})
+    setup = SimpleNamespace(random_weights=False, profile="synthetic", n_images=100, note=committed.split("\n")[2])
+    assert markdown_tables(rows, setup) == committed
+    localization = _csv_rows(folder / "localization.csv")
+    assert Localization.markdown(None, localization, 100, 4) == (folder / "localization.md").read_text()
+    board = json.loads((ROOT / "figures" / "leaderboard" / "leaderboard.json").read_text())
+    text = lb.markdown(board["rows"], board["per_attribute"], board["provenance"]["n_images"])
+    assert text == (ROOT / "figures" / "leaderboard" / "leaderboard.md").read_text()
+    # the reader takes every displayed column to the CSV columns the writer declared
+    key = ("all attributes", "Diff-CAM")
+    assert rc.md_rows(Localization.markdown(None, localization, 100, 4))[key][0] == "n\t400"
+    assert rc.md_columns("CAM mass inside ↑") == ("mass_inside", "mass_inside_std")

@@ -5,7 +5,7 @@ import torch
 
 from paperlib.method.attributes import ATTRIBUTES
 from paperlib.method.diffnet import DiffNet
-from paperlib.method.pipeline import VARIANTS, run
+from paperlib.method.pipeline import VARIANTS, edit_variants
 from paperlib.synth import (SynthInverter, blend_errors, components, intended_region, localization,
                             observe, SynthWorld)
 from paperlib.synth.world import LATENT_DIM
@@ -83,13 +83,13 @@ def test_pipeline_runs_every_variant(world, variant):
     net = DiffNet(7, "resnet18").eval()
     obs = observe(world, 2, seed=5)
     c = components(world, net, SynthInverter(world, n_train=400))
-    r = run(c, obs.image, "Smiling", variant=variant, parsing_source=obs.parsing)
-    for t in (r.reconstruction, r.edited, r.blended, r.output):
+    e = edit_variants(c, obs.image, "Smiling", (variant,), parsing_source=obs.parsing)
+    for t in (e.reconstruction, e.edited, e.blended[variant], e.outputs[variant]):
         assert t.shape == (2, 3, 64, 64) and torch.isfinite(t).all()
         assert t.min() >= -1 and t.max() <= 1
-    assert r.mask.min() >= 0 and r.mask.max() <= 1
+    assert e.masks[variant].min() >= 0 and e.masks[variant].max() <= 1
     if VARIANTS[variant][3]:
-        assert (r.mask <= r.cam).all()
+        assert (e.masks[variant] <= e.cams[variant]).all()
 
 
 def test_scores_by_hand():
@@ -122,14 +122,15 @@ def test_pipeline_rejects_non_finite_alpha(world):
     obs = observe(world, 1, seed=0)
     for bad in (float("inf"), float("nan"), True, "20", None):
         with pytest.raises(ValueError, match=r"alpha: expected a finite number"):
-            run(c, obs.image, "Old", alpha=bad, parsing_source=obs.parsing)
+            edit_variants(c, obs.image, "Old", ("Diff-CAM++",), alpha=bad, parsing_source=obs.parsing)
     import numpy as np
     for ok in (np.float32(20), torch.tensor(20.0), 20):  # numeric scalars of any kind are fine
-        assert torch.isfinite(run(c, obs.image, "Old", alpha=ok, parsing_source=obs.parsing).output).all()
+        e = edit_variants(c, obs.image, "Old", ("Diff-CAM++",), alpha=ok, parsing_source=obs.parsing)
+        assert torch.isfinite(e.outputs["Diff-CAM++"]).all()
     with pytest.raises(ValueError, match=r"needs both parsing maps; pass parsing_source="):
-        run(c, obs.image, "Old")  # SynthFace has no image parser: the photos' parsing must be given
+        edit_variants(c, obs.image, "Old", ("Diff-CAM++",))  # SynthFace has no image parser: give the photos' parsing
     with pytest.raises(ValueError, match=r"variant: unknown mask variant"):
-        run(c, obs.image, "Old", variant="CAM-X")
+        edit_variants(c, obs.image, "Old", ("CAM-X",))
 
 
 def test_segmentation_never_adds_damage_outside_the_region(world):

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..infra.distributed import Dist, shard
 from ..infra.files import atomic_bytes, quarantine, read_json, write_json
 from .methods import SLUG
 
@@ -107,6 +108,21 @@ def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
+def chunks(n: int, batch: int) -> list[list[int]]:
+    """The fixed chunks ``[k*batch, (k+1)*batch)`` of the image indices ``0..n-1``: the unit that is
+    computed (so every number depends on ``batch``, never on what was cached), cached (one record
+    per chunk) and shared out under ``torchrun``."""
+    return [list(range(s, min(s + batch, n))) for s in range(0, n, batch)]
+
+
+def rank_chunks(n: int, batch: int, dist: Dist, desc: str, progress: bool):
+    """This rank's :func:`chunks` (chunk k on rank ``k % world_size``,
+    :func:`paperlib.infra.distributed.shard`; all of them in a single process), behind a progress bar."""
+    from tqdm.auto import tqdm
+
+    return tqdm(shard(chunks(n, batch), dist), desc=desc, disable=not progress, unit="batch")
+
+
 class EvalCache:
     """Paths and settings of one evaluation cache folder (see the module doc)."""
 
@@ -123,6 +139,10 @@ class EvalCache:
     def record(self, attribute: str, indices) -> Path:
         """The values of one chunk of images for one attribute (JSON)."""
         return self.root / "chunks" / attribute / f"{self._chunk_name(indices)}.json"
+
+    def chunk_record(self, indices) -> Path:
+        """The record of one chunk of images for every attribute at once (the leaderboard's; JSON)."""
+        return self.root / "chunks" / f"{self._chunk_name(indices)}.json"
 
     def features(self, attribute: str, indices) -> Path:
         """The FID features of one chunk's outputs for one attribute (``attribute="sources"``: the photos')."""
@@ -173,5 +193,5 @@ class EvalCache:
         return manifest
 
 
-__all__ = ["EvalCache", "CorruptEntry", "save_arrays", "load_arrays", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
+__all__ = ["EvalCache", "CorruptEntry", "chunks", "rank_chunks", "save_arrays", "load_arrays", "to_uint8", "atomic_bytes", "write_json", "read_json", "save_png", "load_png", "png_complete",
            "quarantine"]

@@ -11,9 +11,10 @@ Image-major: the images are taken in fixed chunks ``[k*batch, (k+1)*batch)``. Pe
 inversion, one ``G(w)``, one parsing of ``I`` and one encoding of ``I'`` (its 6 TTA views)
 serve every attribute and every mask variant (:func:`paperlib.method.pipeline.prepare`); per
 attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes, the blends and the
-deghosted outputs (:func:`paperlib.method.pipeline.edit_prepared`). The outputs are quantised to 8 bits
-in memory (what a saved PNG holds) and scored at once: MAE, LPIPS and the FID Inception
-features go to the cache; PNGs are kept only for the first ``keep_images`` images.
+deghosted outputs (:func:`paperlib.method.pipeline.edit_variants` on the prepared batch). The
+outputs are quantised to 8 bits in memory (what a saved PNG holds) and scored at once: MAE, LPIPS
+and the FID Inception features go to the cache; PNGs are kept only for the first ``keep_images``
+images.
 
 Resume: a (chunk, attribute) whose record is complete is skipped; an incomplete one is
 recomputed whole (so the batch composition, hence every number, is the same as in an
@@ -49,10 +50,10 @@ import torch
 from ..checks import check_alpha, check_int, check_positive_int
 from ..method.attributes import TABLE_ATTRIBUTES, check_attribute
 from ..infra.files import atomic_bytes, read_json, write_json
-from .cache import CorruptEntry, EvalCache, load_arrays, load_png, png_complete, save_arrays, save_png, to_uint8
-from ..infra.distributed import Dist, main_lock, shard
+from .cache import CorruptEntry, EvalCache, chunks, load_arrays, rank_chunks, load_png, png_complete, save_arrays, save_png, to_uint8
+from ..infra.distributed import Dist, main_lock
 from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
-from ..method.pipeline import VARIANTS, edit_prepared, prepare, variant_config
+from ..method.pipeline import VARIANTS, edit_variants, prepare, uses_tta, variant_config
 from ..profiles import Setup
 from ..infra.provenance import record
 from .published import TABLE_NUMBER
@@ -91,10 +92,6 @@ def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: fl
     return methods
 
 
-def _chunks(n: int, batch: int) -> list[list[int]]:
-    return [list(range(s, min(s + batch, n))) for s in range(0, n, batch)]
-
-
 # ------------------------------------------------------------------------------- generation
 def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
                   source: torch.Tensor | None = None
@@ -113,13 +110,13 @@ def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence
         parsing = None
         if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
             parsing = setup.source_parsing(indices, source)
-        prepared = prepare(c, source, parsing_source=parsing, tta=any(variant_config(v)[1] for v in every))
+        prepared = prepare(c, source, parsing_source=parsing, tta=uses_tta(every))
     out = {}
     for attribute, methods in todo.items():
         outputs: dict[str, torch.Tensor] = {}
         scores: dict[str, dict[str, list[float]]] = {}
         if attribute in edits:
-            e = edit_prepared(c, prepared, attribute, variants[attribute], alpha=alpha)
+            e = edit_variants(c, prepared, attribute, variants[attribute], alpha=alpha)
             if "pSp" in methods:
                 outputs["pSp"] = e.edited
             for m in methods:
@@ -189,15 +186,13 @@ def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, 
     write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
 
 
-def _generate(setup: Setup, cache: EvalCache, chunks: list[list[int]], attributes, methods, alpha, keep, per_image,
-              fid, ids, progress, desc: str) -> tuple[int, int]:
-    """Compute (or reuse) every (chunk, attribute) of ``chunks``, image-major (module doc); returns
-    (computed, cached) chunks."""
-    from tqdm.auto import tqdm
-
+def _generate(setup: Setup, cache: EvalCache, my_chunks, attributes, methods, alpha, keep, per_image,
+              fid, ids) -> tuple[int, int]:
+    """Compute (or reuse) every (chunk, attribute) of ``my_chunks`` (this rank's,
+    :func:`paperlib.evaluation.cache.rank_chunks`), image-major (module doc); returns (computed, cached) chunks."""
     computed = cached = 0
     todo_of = {a: [m for m in methods if applicable(m, a, setup)] for a in attributes}
-    for idx in tqdm(chunks, desc=desc, disable=not progress, unit="batch"):
+    for idx in my_chunks:
         status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
         todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
         refill = [a for a in attributes if status[a][0] == "refill"]
@@ -238,7 +233,7 @@ def _collect(setup: Setup, cache: EvalCache, attributes, methods, batch: int, id
         ms = [m for m in methods if applicable(m, attribute, setup)]
         feats: dict[str, list] = {m: [] for m in ms}
         sources: list = []
-        for idx in _chunks(n, batch):
+        for idx in chunks(n, batch):
             rec = read_json(cache.record(attribute, idx), None)
             if not isinstance(rec, dict) or rec.get("indices") != idx:
                 continue
@@ -368,9 +363,9 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
         for attempt in (1, 2):  # a kept PNG found corrupt while scoring is moved aside and regenerated once
             t = time.perf_counter()
             try:
-                computed, cached = _generate(setup, cache, shard(_chunks(setup.n_images, batch), dist), attributes,
-                                             methods, alpha, keep, per_image, fid_obj, ids,
-                                             progress and dist.is_main, desc)
+                computed, cached = _generate(setup, cache,
+                                             rank_chunks(setup.n_images, batch, dist, desc, progress and dist.is_main),
+                                             attributes, methods, alpha, keep, per_image, fid_obj, ids)
             except CorruptEntry:
                 if attempt == 2:
                     raise

@@ -50,12 +50,13 @@ import torch.nn.functional as F
 from ..checks import check_alpha, check_positive_int
 from ..method.attributes import ATTRIBUTES
 from ..infra.files import atomic_bytes, read_json, write_json
-from .cache import EvalCache
+from ..infra.markdown import table
+from .cache import EvalCache, chunks, rank_chunks
 from ..method.cam import cam_passes, check_configs, variant_map
 from ..method.diffnet import cam_layer
-from ..infra.distributed import Dist, main_lock, shard
+from ..infra.distributed import Dist, main_lock
 from ..method.masks import blend, blur_mask, fuse_masks, segmentation_masks, threshold_mask
-from ..method.pipeline import classifier_input, edited_latents, prepare
+from ..method.pipeline import classifier_input, deghost, edit, parse_edited, prepare, source_parsing
 from ..profiles import Setup
 from ..infra.provenance import record
 from .tables import write_csv
@@ -83,6 +84,10 @@ POSTPROCESSING: dict[str, tuple[str, float]] = {
 SEGMENTATION: tuple[str, ...] = ("off", "eq 10")
 #: The per-image scores, in table order.
 METRICS: tuple[str, ...] = ("iou", "precision", "recall", "mae_outside", "mae_inside", "time_ms")
+#: The Markdown header of each metric of :data:`METRICS`, in the same order (cells: mean ± standard error).
+METRIC_HEADERS: tuple[str, ...] = ("IoU", "precision", "recall", "damage outside", "edit lost inside", "ms / image")
+#: The Markdown columns of :func:`markdown` that show numbers -> the CSV columns each cell displays.
+MD_COLUMNS: dict[str, tuple[str, ...]] = {h: (k, k + "_se") for h, k in zip(METRIC_HEADERS, METRICS)}
 #: The profile whose world knows the intended edit regions.
 PROFILE = "synthetic"
 SEP = " | "
@@ -119,10 +124,6 @@ def check_arguments(setup: Setup, batch: int, alpha: float = 20.0) -> None:
     check_alpha(alpha)
 
 
-def _chunks(n: int, batch: int) -> list[list[int]]:
-    return [list(range(s, min(s + batch, n))) for s in range(0, n, batch)]
-
-
 # ------------------------------------------------------------------------------------- computing
 def timed_maps(net: torch.nn.Module, pair: torch.Tensor, target: int, size: tuple[int, int]
                ) -> tuple[dict[tuple[str, str], torch.Tensor], dict[tuple[str, str], float]]:
@@ -152,10 +153,9 @@ def score_attribute(setup: Setup, p, attribute: str, alpha: float) -> dict[str, 
     from ..synth.scores import blend_errors, intended_region, localization
 
     c = setup.components
+    w_edit, edited = edit(c, p.latents, attribute, alpha)
+    parsing_edited = parse_edited(c, w_edit, edited)
     with torch.no_grad():
-        w_edit = edited_latents(c, p.latents, attribute, alpha)
-        edited = c.generate(w_edit)
-        parsing_edited = c.exact_parsing(w_edit) if c.exact_parsing is not None else c.parse(edited)
         region = intended_region(setup.ground_truth.world, p.latents, attribute, alpha)
     s_org, s_modif = segmentation_masks(p.parsing_source, parsing_edited, attribute)
     pair = classifier_input(c, p.reconstruction, edited)
@@ -167,8 +167,7 @@ def score_attribute(setup: Setup, p, attribute: str, alpha: float) -> dict[str, 
         m = fuse_masks(s_org, s_modif, maps[cam, layer]) if seg == "eq 10" else maps[cam, layer]
         m = postprocess(m, post)
         elapsed = seconds[cam, layer] + time.perf_counter() - t
-        with torch.no_grad():
-            output = c.deghost(blend(edited, p.source, m))
+        output = deghost(c, blend(edited, p.source, m))
         s = {**localization(m, region), **blend_errors(output, p.source, edited, region)}
         scores = {k: [float(v) for v in s[k].tolist()] for k in METRICS[:-1]}
         scores["time_ms"] = [1000 * elapsed / n] * n
@@ -184,9 +183,7 @@ def compute_chunk(setup: Setup, indices: Sequence[int], alpha: float = 20.0) -> 
     source = setup.load_sources(idx)
     parsing = setup.source_parsing(idx, source) if setup.source_parsing is not None else None
     p = prepare(setup.components, source, parsing_source=parsing, tta=True)
-    if p.parsing_source is None:
-        with torch.no_grad():
-            p.parsing_source = setup.components.parse(source)
+    source_parsing(setup.components, p)
     return {a: score_attribute(setup, p, a, alpha) for a in ATTRIBUTES}
 
 
@@ -200,20 +197,13 @@ def _complete(rec, idx: list[int]) -> bool:
                for a in ATTRIBUTES for n in names for k in METRICS)
 
 
-def _chunk_path(cache: EvalCache, idx: list[int]) -> Path:
-    return cache.root / "chunks" / f"{idx[0]:05d}-{idx[-1]:05d}.json"
-
-
 def _compute_all(setup: Setup, cache: EvalCache, batch: int, alpha: float, progress: bool,
                  dist: Dist) -> tuple[int, int]:
     """Compute this rank's chunks (:func:`paperlib.infra.distributed.shard`; all of them in a single
     process) not already complete in the cache; (computed, cached)."""
-    from tqdm.auto import tqdm
-
     computed = cached = 0
-    for idx in tqdm(shard(_chunks(setup.n_images, batch), dist), desc="leaderboard", disable=not progress,
-                    unit="batch"):
-        path = _chunk_path(cache, idx)
+    for idx in rank_chunks(setup.n_images, batch, dist, "leaderboard", progress):
+        path = cache.chunk_record(idx)
         if _complete(read_json(path, None), idx):
             cached += 1
             continue
@@ -242,8 +232,8 @@ def collect(cache: EvalCache, n_images: int, batch: int) -> dict[str, dict[str, 
     """Every cached score: ``{attribute: {combination: {metric: [values over the faces]}}}``; a
     missing or incomplete chunk is an error (run the computation first)."""
     out = {a: {combination_name(c): {k: [] for k in METRICS} for c in combinations()} for a in ATTRIBUTES}
-    for idx in _chunks(n_images, batch):
-        path = _chunk_path(cache, idx)
+    for idx in chunks(n_images, batch):
+        path = cache.chunk_record(idx)
         rec = read_json(path, None)
         if not _complete(rec, idx):
             raise FileNotFoundError(f"out: the leaderboard cache has no complete entry {path}; run the leaderboard "
@@ -279,32 +269,30 @@ def _fmt(row: dict, k: str) -> str:
 def markdown(overall: list[dict], per_attribute: list[dict], n_images: int) -> str:
     """The leaderboard as markdown: the overall table, the best combination per attribute, and the
     IoU of each CAM per attribute (layer4, no post-processing, without and with eq 10)."""
-    head = ["#", "CAM", "layer", "segmentation", "post-processing", "IoU", "precision", "recall",
-            "damage outside", "edit lost inside", "ms / image"]
+    combo = ("CAM", "layer", "segmentation", "post-processing")
     lines = [f"# CAM leaderboard: {n_images} SynthFace faces x {len(ATTRIBUTES)} attributes, alpha 20", "",
              "Mean ± standard error over the (face, attribute) pairs, sorted by IoU. IoU, precision and recall of "
              "mask > 0.5 against the region the attribute itself changes; damage outside: MAE of the blended "
              "output against the source outside the region; edit lost inside: MAE against the edit inside it "
-             "([0, 1] scale); ms / image: the CAM part (pass, map, eq 10, post-processing).", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, r in enumerate(overall, 1):
-        lines.append("| " + " | ".join([str(i), r["cam"], r["layer"], r["segmentation"], r["postprocessing"]]
-                                       + [_fmt(r, k) for k in METRICS]) + " |")
-    lines += ["", "## Best combination per attribute (by mean IoU)", "",
-              "| attribute | CAM | layer | segmentation | post-processing | IoU | damage outside | edit lost inside |",
-              "|---|---|---|---|---|---|---|---|"]
-    for a in ATTRIBUTES:
-        best = max((r for r in per_attribute if r["attribute"] == a), key=lambda r: r["iou"])
-        lines.append(f"| {a} | {best['cam']} | {best['layer']} | {best['segmentation']} | {best['postprocessing']} | "
-                     f"{_fmt(best, 'iou')} | {_fmt(best, 'mae_outside')} | {_fmt(best, 'mae_inside')} |")
+             "([0, 1] scale); ms / image: the CAM part (pass, map, eq 10, post-processing).", ""]
+    lines += table(("#", *combo, *MD_COLUMNS),
+                   ([i, r["cam"], r["layer"], r["segmentation"], r["postprocessing"], *(_fmt(r, k) for k in METRICS)]
+                    for i, r in enumerate(overall, 1)))
+    lines += ["", "## Best combination per attribute (by mean IoU)", ""]
+    best = {a: max((r for r in per_attribute if r["attribute"] == a), key=lambda r: r["iou"]) for a in ATTRIBUTES}
+    shown = ("iou", "mae_outside", "mae_inside")
+    lines += table(("attribute", *combo, *(METRIC_HEADERS[METRICS.index(k)] for k in shown)),
+                   ([a, b["cam"], b["layer"], b["segmentation"], b["postprocessing"], *(_fmt(b, k) for k in shown)]
+                    for a, b in best.items()))
     for layer in LAYERS:
         for seg in SEGMENTATION:
-            lines += ["", f"## IoU per CAM and attribute ({layer}, segmentation {seg}, no post-processing)", "",
-                      "| CAM | " + " | ".join(ATTRIBUTES) + " |", "|---|" + "---|" * len(ATTRIBUTES)]
+            lines += ["", f"## IoU per CAM and attribute ({layer}, segmentation {seg}, no post-processing)", ""]
+            body = []
             for cam in CAMS:
                 cells = {r["attribute"]: r["iou"] for r in per_attribute if r["cam"] == cam and r["layer"] == layer
                          and r["segmentation"] == seg and r["postprocessing"] == "none"}
-                lines.append(f"| {cam} | " + " | ".join(f"{cells[a]:.3f}" for a in ATTRIBUTES) + " |")
+                body.append([cam, *(f"{cells[a]:.3f}" for a in ATTRIBUTES)])
+            lines += table(("CAM", *ATTRIBUTES), body)
     return "\n".join(lines) + "\n"
 
 

@@ -24,6 +24,9 @@ MASK_METHODS: dict[str, str] = {
     "EOGI": "Diff-CAM", "Grad-CAM++": "Grad-CAM++", "+TTA": "+TTA", "+Eigen": "+Eigen",
     "+TTA+Eigen": "+TTA+Eigen", "Diff-CAM++": "Diff-CAM++", AUTHORS_CODE: AUTHORS_CODE,
 }
+#: mask variant -> the method that uses it (:data:`MASK_METHODS` inverted): the one place where
+#: Diff-CAM (the mask) is named EOGI (the method, a column of the tables).
+VARIANT_METHODS: dict[str, str] = {v: m for m, v in MASK_METHODS.items()}
 #: Methods beside the paper's columns that are not Figure-3 ablation variants.
 EXTRA: tuple[str, ...] = (AUTHORS_CODE,)
 #: The Figure-3 ablation variants that are not columns of the paper's tables.
@@ -55,4 +58,4 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     return [m for m in ALL_METHODS if m in methods]
 
 
-__all__ = ["MASK_METHODS", "ABLATION", "EXTRA", "BASELINES", "ALL_METHODS", "SLUG", "method_name", "check_methods"]
+__all__ = ["MASK_METHODS", "VARIANT_METHODS", "ABLATION", "EXTRA", "BASELINES", "ALL_METHODS", "SLUG", "method_name", "check_methods"]

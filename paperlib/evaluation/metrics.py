@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import check_same_shape, check_tensor, check_unit_range
+from ..checks import check_same_shape, check_tensor, check_unit_range, one_line
 
 
 def random_init_metrics(device: str) -> dict:
@@ -128,11 +128,6 @@ def weights_file(metric: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / _WEIGHTS[metric][0]
 
 
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
 def require_weights(metric: str) -> Path:
     """``metric``'s (``"lpips"`` or ``"fid"``) weights file in torch hub's checkpoints folder.
 
@@ -165,7 +160,7 @@ def require_weights(metric: str) -> Path:
                 linked = torch_hub_file(name)
             except (OSError, ValueError, RuntimeError) as err:
                 raise MetricUnavailable(
-                    f"{metric}: {filename} in the paperlib cache ({cached}) cannot be used ({_one_line(err)}); "
+                    f"{metric}: {filename} in the paperlib cache ({cached}) cannot be used ({one_line(err)}); "
                     f"run `{command}` again") from err
             if Path(linked).is_file():
                 return Path(linked)
@@ -242,7 +237,7 @@ def summarize(values) -> tuple[float, float]:
     try:
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"values: expected numbers, got {type(values).__name__} ({_one_line(err)})") from None
+        raise ValueError(f"values: expected numbers, got {type(values).__name__} ({one_line(err)})") from None
     if arr.size == 0:
         raise ValueError("values: expected at least one value, got none")
     if not np.isfinite(arr).all():

@@ -60,6 +60,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
+from ..infra.markdown import is_rule, table_cells
+from ..synth.report import MD_COLUMNS as LOCALIZATION_MD_COLUMNS
+from .leaderboard import MD_COLUMNS as LEADERBOARD_MD_COLUMNS
+from .methods import VARIANT_METHODS
+from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
+
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
 #: Fields that identify a row of a table or figure (matched by these, in this order).
@@ -84,17 +90,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
 #: Per-face quantity -> the table metric whose per-image sd over the evaluation's images is the SE of
 #: one face's value (same attribute and method).
 FACE_TABLE: dict[str, str] = {"mae": "MAE"}
-#: Mask variant -> table method where the names differ (:data:`paperlib.evaluation.methods.MASK_METHODS` inverted).
-VARIANT_METHOD: dict[str, str] = {"Diff-CAM": "EOGI"}
 #: Fewest distinct faces whose sd gives the SE of one face's number (fewer: compared exactly).
 MIN_FACES = 3
-#: Markdown column header -> the CSV columns its numbers display, in order.
-MD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "published": ("published_mean", "published_std"), "ours": ("mean", "std"),
-    "Δ (ours − published)": ("delta",), "n": ("n",), "IoU ↑": ("iou", "iou_std"),
-    "precision ↑": ("precision", "precision_std"), "recall ↑": ("recall", "recall_std"),
-    "MAE outside vs I ↓": ("mae_outside", "mae_outside_std"), "MAE inside vs T ↓": ("mae_inside", "mae_inside_std"),
-}
+#: Markdown column header -> the CSV columns its numbers display, in order: the writers' own
+#: definitions (Tables 1-3, the localization summary, the leaderboard).
+MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS}
 PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.md")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")
@@ -323,7 +323,7 @@ def face_se(flat: dict, path: tuple, context: dict) -> tuple[float | None, str]:
     rows = [c for c in path if isinstance(c, tuple)]
     attribute = rows[-1][1] if rows else flat.get(path[:1] + ("attribute",))
     if q and q[0] in FACE_TABLE and len(q) == 2:
-        sd_n = context["sds"].get((FACE_TABLE[q[0]], attribute, VARIANT_METHOD.get(q[1], q[1])))
+        sd_n = context["sds"].get((FACE_TABLE[q[0]], attribute, VARIANT_METHODS.get(q[1], q[1])))
         if sd_n is not None:
             return sd_n[0], f"one face (N=1): per-image sd of {FACE_TABLE[q[0]]} {attribute}/{q[1]}, n={sd_n[1]}"
     pools = context["faces"]
@@ -378,11 +378,10 @@ def md_rows(text: str) -> dict[tuple, list[str]]:
         if line.startswith("#"):
             section, header = line.lstrip("#").strip(), None
             out[("#", line.strip())] = []
-        elif line.startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        elif (cells := table_cells(line)) is not None:
             if header is None:
                 header = cells
-            elif not set("".join(cells)) <= set("-: "):
+            elif not is_rule(cells):
                 value = [h in MD_COLUMNS or re.match(r"[+-]?\d", c) is not None for h, c in zip(header, cells)]
                 labels = tuple(c for c, v in zip(cells, value) if not v)
                 out[(section, *labels)] = [f"{h}\t{c}" for h, c, v in zip(header, cells, value) if v]

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from ..infra.files import atomic_bytes
+from ..infra.markdown import table
 from .methods import ABLATION, BASELINES, EXTRA
 from ..profiles import Setup
 from .published import TABLE_NUMBER, TABLES
@@ -15,6 +16,12 @@ from .published import TABLE_NUMBER, TABLES
 #: metric -> output file stem.
 TABLE_FILES: dict[str, str] = {"LPIPS": "table1_lpips", "MAE": "table2_mae", "FID": "table3_fid"}
 METRICS: tuple[str, ...] = ("LPIPS", "MAE", "FID")
+#: The Markdown columns of Tables 1-3 that show numbers -> the CSV columns each cell displays
+#: (read back by :mod:`paperlib.evaluation.regen_check`).
+MD_COLUMNS: dict[str, tuple[str, ...]] = {"published": ("published_mean", "published_std"), "ours": ("mean", "std"),
+                                          "Δ (ours − published)": ("delta",)}
+#: The Markdown header of Tables 1-3.
+MD_HEADER: tuple[str, ...] = ("attribute", "method", *MD_COLUMNS)
 
 
 def applicable(method: str, attribute: str, setup: Setup) -> bool:
@@ -95,9 +102,9 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
     if setup.note:
         lines += [setup.note, ""]
     for metric in METRICS:
-        lines += [f"## Table {TABLE_NUMBER[metric]}: {metric} (lower is better)", "",
-                  "| attribute | method | published | ours | Δ (ours − published) |", "|---|---|---|---|---|"]
+        lines += [f"## Table {TABLE_NUMBER[metric]}: {metric} (lower is better)", ""]
         notes: list[str] = []
+        body: list[list[str]] = []
 
         def mark(note: str) -> str:
             if note not in notes:
@@ -113,7 +120,8 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
                 if r["status"] in ("partial", "stand-in", "random weights"):
                     ours += f" {mark(r['note'])}"
             delta = "—" if r["delta"] is None else f"{r['delta']:+.{2 if abs(r['mean']) >= 10 else 4}f}"
-            lines.append(f"| {r['attribute']} | {r['method']} | {pub} | {ours} | {delta} |")
+            body.append([r["attribute"], r["method"], pub, ours, delta])
+        lines += table(MD_HEADER, body)
         lines.append("")
         lines += [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
         ablation = [m for m in ABLATION if any(r["method"] == m for r in rows[metric])]
@@ -141,4 +149,4 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 
-__all__ = ["TABLE_FILES", "METRICS", "applicable", "table_rows", "markdown_tables", "write_csv"]
+__all__ = ["TABLE_FILES", "METRICS", "MD_COLUMNS", "MD_HEADER", "applicable", "table_rows", "markdown_tables", "write_csv"]

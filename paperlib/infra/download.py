@@ -26,6 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..checks import one_line as _one_line
 from . import assets as _assets
 from .assets import Asset, AssetError, OfflineError, VerificationError
 
@@ -229,11 +230,6 @@ def sources(asset: Asset) -> list[tuple[str, dict]]:
 def _say(quiet: bool, msg: str) -> None:
     if not quiet:
         print(msg, file=sys.stderr, flush=True)
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _fetch(asset: Asset, quiet: bool, retries: int) -> Path:

@@ -1,8 +1,13 @@
-"""The method as a reader follows it: invert -> edit -> CAM -> fuse (eq 10) -> blend (eq 11) -> deghost.
+"""The method as a reader follows it, top to bottom: invert (eq 1-2) -> edit (eq 3) -> CAM (eq 4-9)
+-> fuse (eq 10) -> blend (eq 11) -> deghost.
 
-Each step is a function taking and returning tensors; the plugged-in components (inverter,
-generator, directions, classifier, parser, deghoster) come from a profile: the synthetic
-world (``paperlib.synth.components``) or the official networks (paper profile).
+Each step is a function taking and returning tensors: :func:`invert`, :func:`reconstruct`,
+:func:`edit`, :func:`differential_cams`, :func:`parse_edited` / :func:`source_parsing` (step 8's
+labels), :func:`mask` (eq 10), :func:`blend_variant` (eq 11), :func:`deghost`. :func:`edit_variants`
+is the one batched entry point that chains them (the evaluation, the figures, the photo edit);
+:func:`prepare` is its per-image half, shared across attributes. The plugged-in components
+(inverter, generator, directions, classifier, parser, deghoster) come from a profile: the
+synthetic world (``paperlib.synth.components``) or the official networks (paper profile).
 """
 
 from __future__ import annotations
@@ -76,9 +81,17 @@ class Components:
     cam_size: int = 256                                      # resolution the classifier sees
 
 
+# ------------------------------------------------------------------------------- the steps, in order
 def invert(c: Components, source: torch.Tensor) -> torch.Tensor:
     """Eq 1: ``w = E(I)``."""
-    return c.invert(source)
+    with torch.no_grad():
+        return c.invert(source)
+
+
+def reconstruct(c: Components, w: torch.Tensor) -> torch.Tensor:
+    """Eq 2: ``I' = G(w)``."""
+    with torch.no_grad():
+        return c.generate(w)
 
 
 def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> torch.Tensor:
@@ -88,8 +101,10 @@ def edited_latents(c: Components, w: torch.Tensor, attribute: str, alpha: float 
 
 
 def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq 2-3: ``I' = G(w)``, ``T = G(w + alpha n)``."""
-    return c.generate(w), c.generate(edited_latents(c, w, attribute, alpha))
+    """Eq 3: ``(w + alpha n, T = G(w + alpha n))``."""
+    with torch.no_grad():
+        w_edit = edited_latents(c, w, attribute, alpha)
+        return w_edit, c.generate(w_edit)
 
 
 def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
@@ -116,7 +131,7 @@ def cam_grid(c: Components) -> list[int]:
 def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
                       variants: tuple[Variant, ...] = ("Diff-CAM++",), classifier: nn.Module | None = None
                       ) -> dict[Variant, torch.Tensor]:
-    """Eq 6-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
+    """Eq 4-9 for several mask variants: the CAM of the attribute's class on ``[I', T]``
     (at ``cam_size``), returned at the images' size, (B, H, W) each. Variants with the same
     TTA setting share one forward/backward pass. ``classifier``: the network to use instead of
     ``c.classifier`` (e.g. the :class:`paperlib.method.diffnet.SourceEncoded` of :func:`prepare`)."""
@@ -128,13 +143,16 @@ def differential_cams(c: Components, reconstruction: torch.Tensor, edited: torch
     return {v: F.interpolate(m[:, None], size=size, mode="nearest")[:, 0] for v, m in zip(variants, maps)}
 
 
-def differential_cam(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor, attribute: str,
-                     variant: Variant = "Diff-CAM++") -> torch.Tensor:
-    """Eq 6-9 for one mask variant (see :func:`differential_cams`)."""
-    return differential_cams(c, reconstruction, edited, attribute, (variant,))[variant]
+def parse_edited(c: Components, w_edit: torch.Tensor, edited: torch.Tensor) -> torch.Tensor | None:
+    """Step 8's ``S_modif`` labels: the parsing of ``T`` (exact from the latents in worlds that know
+    it, else ``c.parse(T)``; None without a parser)."""
+    with torch.no_grad():
+        if c.exact_parsing is not None:
+            return c.exact_parsing(w_edit)
+        return c.parse(edited) if c.parse is not None else None
 
 
-def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.Tensor | None,
+def mask(cam: torch.Tensor, attribute: str, variant: Variant, parsing_source: torch.Tensor | None,
          parsing_edited: torch.Tensor | None) -> torch.Tensor:
     """Eq 10 for variants with segmentation, the CAM itself otherwise (also for the authors' code,
     whose scripts comment eq 10 out; its segmentation acts in :func:`blend_variant`)."""
@@ -152,32 +170,66 @@ def mask(cam: torch.Tensor, attribute: str, variant: str, parsing_source: torch.
 
 
 def blend_variant(edited: torch.Tensor, source: torch.Tensor, m: torch.Tensor, attribute: str, variant: Variant,
-         parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None) -> torch.Tensor:
+                  parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None
+                  ) -> torch.Tensor:
     """``F`` of one variant: eq 11 (:func:`paperlib.method.masks.blend`), or for the authors' code their
     mouth blend followed by Poisson blending (:func:`paperlib.method.authors.authors_blend`)."""
-    if variant_config(variant)[3] == "authors":
-        from .authors import authors_blend
+    with torch.no_grad():
+        if variant_config(variant)[3] == "authors":
+            from .authors import authors_blend
 
-        return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute)
-    return blend(edited, source, m)
+            return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute)
+        return blend(edited, source, m)
 
 
+def deghost(c: Components, blended: torch.Tensor) -> torch.Tensor:
+    """Step 10: the artifact-suppression network on ``F`` (the identity where a profile has none)."""
+    with torch.no_grad():
+        return c.deghost(blended)
+
+
+# ------------------------------------------------------------------------- the one batched entry point
 @dataclass
-class EditResult:
-    reconstruction: torch.Tensor  # I'
-    edited: torch.Tensor          # T
-    cam: torch.Tensor             # the CAM, (B, H, W)
-    mask: torch.Tensor            # M after eq 10 (when the variant segments)
-    blended: torch.Tensor         # F, eq 11
-    output: torch.Tensor          # deghosted F
+class Prepared:
+    """What one batch of photos shares across every attribute and mask variant: ``I``, ``w = E(I)``
+    (eq 1), ``I' = G(w)`` (eq 2), the parsing of ``I`` (computed on first need, :func:`source_parsing`)
+    and the classifier with ``E(I')`` encoded once (:class:`paperlib.method.diffnet.SourceEncoded`, all 6
+    TTA views when a variant needs them)."""
+
+    source: torch.Tensor
+    latents: torch.Tensor
+    reconstruction: torch.Tensor
+    classifier: nn.Module
+    parsing_source: Optional[torch.Tensor] = None
 
 
-def run(c: Components, source: torch.Tensor, attribute: str, *, variant: str = "Diff-CAM++", alpha: float = 20.0,
-        parsing_source: torch.Tensor | None = None) -> EditResult:
-    """The whole method on source images (B, 3, H, W) in [-1, 1] for one mask variant."""
-    e = edit_variants(c, source, attribute, (variant,), alpha=alpha, parsing_source=parsing_source)
-    return EditResult(e.reconstruction, e.edited, e.cams[variant], e.masks[variant], e.blended[variant],
-                      e.outputs[variant])
+def uses_tta(variants) -> bool:
+    """Whether any of ``variants`` averages the CAM over the 6 test-time-augmentation views."""
+    return any(variant_config(v)[1] for v in variants)
+
+
+def prepare(c: Components, source: torch.Tensor, *, parsing_source: torch.Tensor | None = None,
+            tta: bool = True) -> Prepared:
+    """The per-image half of the method: one inversion, one ``G(w)``, one encoding of ``I'``
+    (its 6 TTA views when ``tta``). ``parsing_source``: known parsing maps of ``I`` (SynthFace);
+    otherwise ``c.parse(I)`` runs once, when a segmenting variant first needs it."""
+    from .diffnet import DiffNet, SourceEncoded
+
+    w = invert(c, source)
+    reconstruction = reconstruct(c, w)
+    classifier = c.classifier
+    if isinstance(classifier, DiffNet):
+        classifier = SourceEncoded(classifier, classifier_input(c, reconstruction, reconstruction)[:, :3], tta=tta)
+    return Prepared(source, w, reconstruction, classifier, parsing_source)
+
+
+def source_parsing(c: Components, p: Prepared) -> torch.Tensor | None:
+    """Step 8's ``S_org`` labels: the parsing of ``I``, computed once per prepared batch (None without
+    a parser and without known maps)."""
+    if p.parsing_source is None and c.parse is not None:
+        with torch.no_grad():
+            p.parsing_source = c.parse(p.source)
+    return p.parsing_source
 
 
 @dataclass
@@ -195,73 +247,34 @@ class BatchEdit:
     outputs: dict[str, torch.Tensor]    # variant -> deghosted F
 
 
-@dataclass
-class Prepared:
-    """What one batch of photos shares across every attribute and mask variant: ``I``, ``w = E(I)``
-    (eq 1), ``I' = G(w)`` (eq 2), the parsing of ``I`` (computed on first need) and the classifier
-    with ``E(I')`` encoded once (:class:`paperlib.method.diffnet.SourceEncoded`, all 6 TTA views when a
-    variant needs them)."""
+def edit_variants(c: Components, source: Union[torch.Tensor, Prepared], attribute: str,
+                  variants: tuple[Variant, ...] = tuple(VARIANTS), *, alpha: float = 20.0,
+                  parsing_source: torch.Tensor | None = None) -> BatchEdit:
+    """The method on a batch for one attribute and several mask variants: invert (eq 1-2, shared:
+    :func:`prepare`), edit (eq 3), the CAM passes (eq 4-9, one per TTA setting), one parsing of
+    ``T``, then per variant fuse (eq 10), blend (eq 11) and deghost.
 
-    source: torch.Tensor
-    latents: torch.Tensor
-    reconstruction: torch.Tensor
-    classifier: nn.Module
-    parsing_source: Optional[torch.Tensor] = None
-
-
-def prepare(c: Components, source: torch.Tensor, *, parsing_source: torch.Tensor | None = None,
-            tta: bool = True) -> Prepared:
-    """The per-image half of the method: one inversion, one ``G(w)``, one encoding of ``I'``
-    (its 6 TTA views when ``tta``). ``parsing_source``: known parsing maps of ``I`` (SynthFace);
-    otherwise ``c.parse(I)`` runs once, when a segmenting variant first needs it."""
-    from .diffnet import DiffNet, SourceEncoded
-
-    with torch.no_grad():
-        w = invert(c, source)
-        reconstruction = c.generate(w)
-    classifier = c.classifier
-    if isinstance(classifier, DiffNet):
-        classifier = SourceEncoded(classifier, classifier_input(c, reconstruction, reconstruction)[:, :3], tta=tta)
-    return Prepared(source, w, reconstruction, classifier, parsing_source)
-
-
-def _parsing_source(c: Components, p: Prepared) -> torch.Tensor | None:
-    if p.parsing_source is None and c.parse is not None:
-        with torch.no_grad():
-            p.parsing_source = c.parse(p.source)
-    return p.parsing_source
-
-
-def edit_prepared(c: Components, p: Prepared, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
-                  alpha: float = 20.0) -> BatchEdit:
-    """The per-attribute half: one ``G(w + alpha n)`` (eq 3), the CAM passes (eq 4-9), one parsing
-    of ``T``, the masks (eq 10), blends (eq 11) and deghosted outputs of every variant."""
+    ``source``: the photos ``I`` (B, 3, H, W) in [-1, 1], or the :class:`Prepared` batch of
+    :func:`prepare` when several attributes share one inversion (the evaluation's image-major
+    order). ``parsing_source``: known parsing maps of ``I`` (SynthFace), with photos only."""
     segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
-    with torch.no_grad():
-        w_edit = edited_latents(c, p.latents, attribute, alpha)
-        edited = c.generate(w_edit)
+    if isinstance(source, Prepared):
+        if parsing_source is not None:
+            raise ValueError("parsing_source: give it to prepare(), not with a Prepared batch")
+        p = source
+    else:
+        p = prepare(c, source, parsing_source=parsing_source, tta=uses_tta(variants))
+    w_edit, edited = edit(c, p.latents, attribute, alpha)
     cams = differential_cams(c, p.reconstruction, edited, attribute, variants, classifier=p.classifier)
     parsing_source = parsing_edited = None
     if segmenting:
-        parsing_source = _parsing_source(c, p)
-        with torch.no_grad():
-            parsing_edited = c.exact_parsing(w_edit) if c.exact_parsing is not None else (
-                c.parse(edited) if c.parse is not None else None)
+        parsing_source = source_parsing(c, p)
+        parsing_edited = parse_edited(c, w_edit, edited)
     masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
-    with torch.no_grad():
-        blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited)
-                   for v in variants}
-        outputs = {v: c.deghost(f) for v, f in blended.items()}
+    blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited)
+               for v in variants}
+    outputs = {v: deghost(c, f) for v, f in blended.items()}
     return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, outputs)
-
-
-def edit_variants(c: Components, source: torch.Tensor, attribute: str, variants: tuple[Variant, ...] = tuple(VARIANTS), *,
-                  alpha: float = 20.0, parsing_source: torch.Tensor | None = None) -> BatchEdit:
-    """The method for several mask variants at once: inversion, edit and CAM passes are shared
-    (:func:`prepare`, then :func:`edit_prepared`)."""
-    tta = any(variant_config(v)[1] for v in variants)
-    p = prepare(c, source, parsing_source=parsing_source, tta=tta)
-    return edit_prepared(c, p, attribute, variants, alpha=alpha)
 
 
 def reuse_inversion(invert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .align import AlignedFace, align_photo, paste_back, warped_mask
 from ..infra.images import read_photo
+from ..infra.markdown import table, table_row
 
 _CORNERS = np.array([[-0.5, -0.5, 1.0], [1.0, -0.5, 1.0], [-0.5, 1.0, 1.0], [1.0, 1.0, 1.0]]).T
 
@@ -112,10 +113,9 @@ def format_report(rows: list[dict]) -> str:
             ("corner_px", "{:.1f}"), ("paste_max", "{}"), ("paste_mean", "{:.2f}"),
             ("paste_changed_outside", "{}"), ("moved_corner_px", "{:.1f}"), ("moved_image_mae", "{:.1f}")]
     cols = [(k, f) for k, f in cols if rows and k in rows[0]]
-    lines = ["| " + " | ".join(k for k, _ in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(f.format(r[k]) for k, f in cols) + " |" for r in rows]
+    lines = table([k for k, _ in cols], ([f.format(r[k]) for k, f in cols] for r in rows))
     worst = {k: max(abs(r[k]) for r in rows) for k, f in cols if k not in ("photo", "detector")}
-    lines.append("| max | | " + " | ".join(f.format(worst[k]) for k, f in cols[2:]) + " |")
+    lines.append(table_row(["max", "", *(f.format(worst[k]) for k, f in cols[2:])]))
     return "\n".join(lines)
 
 

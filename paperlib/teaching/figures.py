@@ -160,6 +160,8 @@ def figure4(faces: FigureFaces) -> tuple[plt.Figure, dict]:
     face (the paper: two Old rows, two Smiling rows). Baselines a profile does not have (None) are
     drawn as "n/a" panels. With the authors' code among ``faces.variants`` a column (g) for the
     authors' released scripts."""
+    from ..evaluation.methods import VARIANT_METHODS
+
     variants = faces.variants
     panels, numbers = [], []
     for r in faces.rows:
@@ -168,7 +170,7 @@ def figure4(faces: FigureFaces) -> tuple[plt.Figure, dict]:
                       + [e.outputs[v][0] for v in variants])
         numbers.append({"index": r.index, "attribute": r.attribute, "mae": {
             "pSp": mae(e.edited, e.source),
-            **{("EOGI" if v == "Diff-CAM" else v): mae(e.outputs[v], e.source) for v in variants},
+            **{VARIANT_METHODS[v]: mae(e.outputs[v], e.source) for v in variants},
             **{m: (mae(b[None], e.source) if b is not None else None) for m, b in baselines.items()}}})
     cols = ["(a) source", "(b) pSp", "(c) e4e", "(d) ReStyle", "(e) EOGI", "(f) Diff-CAM++", "(g) authors' code"]
     has_baselines = any(b is not None for r in faces.rows for b in r.baselines.values())

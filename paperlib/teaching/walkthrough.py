@@ -16,6 +16,7 @@ from ..method.cam import (activations_and_grads, first_component_projection, gra
                   gradcam_plus_plus_weights, gradcam_weights, minmax_normalize, tta_views, weighted_activations, TTA_FACTORS,
                   cam_map, normalize_cam)
 from .figures import mae, overlay_cam, panel_grid
+from ..infra.markdown import table
 from ..method.masks import segmentation_masks
 from ..method.pipeline import BatchEdit, classifier_input
 from .cam_layers import CAM_LAYERS, gradcam_and_plusplus_maps, layer_comparison
@@ -86,8 +87,7 @@ def markdown(rows: list[dict]) -> str:
     """A list of dicts as a Markdown table (numbers with 4 significant digits)."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
-    return "\n".join(["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-                     + ["| " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for r in rows])
+    return "\n".join(table(keys, ([fmt(r.get(k)) for k in keys] for r in rows)))
 
 
 def no_mask_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
