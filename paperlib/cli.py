@@ -181,6 +181,14 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluation.methods import KEEP_IMAGES, check_arguments
+
+    try:  # the torch-free checks first, so that a bad value answers at once
+        check_arguments(args.attributes, args.methods, args.alpha, args.batch or 1,
+                        KEEP_IMAGES if args.keep_images is None else args.keep_images)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from .evaluation.evaluate import evaluate_command
 
     return evaluate_command(args.profile, n_images=args.n_images, device=args.device, out=args.out, batch=args.batch,

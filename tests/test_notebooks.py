@@ -67,6 +67,27 @@ def test_reproduce_runs_every_notebook_and_writes_outputs(smoke_run):
             f"{name}: images per cell {counts}"
 
 
+def test_executed_copies_for_reading_beside_the_figures(smoke_run):
+    """Each executed notebook is also copied beside the run's figures (``<figures>/notebooks/``, what
+    ``make book`` renders), with its outputs and without the machine's folders; the folder does not
+    disturb ``reproduce --check``, which compares only the figures folder's own files."""
+    from paperlib.evaluation.regen_check import compare
+
+    work = smoke_run[0]
+    folder = work / "figures" / "notebooks"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.ipynb" for n in NOTEBOOKS)
+    for name in NOTEBOOKS:
+        text = (folder / f"{name}.ipynb").read_text()
+        executed = nbformat.reads(text, as_version=4)
+        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code"), name
+        for folder_name in {str(work), str(work.resolve()), str(ROOT)}:
+            assert folder_name not in text, f"{name}: {folder_name} in the copy for reading"
+    finale = nbformat.read(folder / "05_tables.ipynb", as_version=4).cells[-1]
+    assert "figures/05_tables.json" in "".join(o.get("text", "") for o in finale.outputs)  # relative to the root
+    report = compare(work / "figures", work / "figures")
+    assert report.ok and not report.new_files and not report.missing_files
+
+
 def test_sidecars_hold_sane_numbers(smoke_run):
     figs = smoke_run[0] / "figures"
     train = _sidecar(figs, "01_train_diffcam")["numbers"]

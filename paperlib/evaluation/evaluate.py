@@ -47,21 +47,17 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..checks import check_alpha, check_int, check_positive_int
-from ..method.attributes import TABLE_ATTRIBUTES, check_attribute
+from ..checks import check_positive_int
+from ..method.attributes import TABLE_ATTRIBUTES
 from ..infra.files import atomic_bytes, read_json, write_json
 from .cache import CorruptEntry, EvalCache, chunks, load_arrays, rank_chunks, load_png, png_complete, save_arrays, save_png, to_uint8
 from ..infra.distributed import Dist, main_lock
-from .methods import ALL_METHODS, BASELINES, MASK_METHODS, check_methods
+from .methods import ALL_METHODS, BASELINES, KEEP_IMAGES, MASK_METHODS, check_arguments
 from ..method.pipeline import VARIANTS, edit_variants, prepare, uses_tta, variant_config
 from ..profiles import Setup
 from ..infra.provenance import record
 from .published import TABLE_NUMBER
 from .tables import METRICS, TABLE_FILES, applicable, markdown_tables, table_rows, write_csv
-
-#: Images whose outputs are kept as PNGs by default (for figures and inspection).
-KEEP_IMAGES = 10
-
 
 @dataclass
 class EvalResult:
@@ -76,20 +72,6 @@ class EvalResult:
     batches_computed: int
     batches_cached: int
     world_size: int = 1
-
-
-def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8,
-                    keep_images: int = KEEP_IMAGES) -> list[str]:
-    """One-line errors for bad evaluation arguments (before any work); returns the methods in table order."""
-    if isinstance(attributes, str) or not attributes:
-        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
-    for a in attributes:
-        check_attribute(a)
-    methods = check_methods(methods)
-    check_positive_int("batch", batch)
-    check_int("keep_images", keep_images, 0)
-    check_alpha(alpha)
-    return methods
 
 
 # ------------------------------------------------------------------------------- generation

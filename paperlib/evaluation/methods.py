@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..checks import check_alpha, check_int, check_positive_int
+from ..method.attributes import check_attribute
 from ..method.names import AUTHORS_CODE
 from .published import METHODS as PUBLISHED_METHODS
 
@@ -58,4 +60,24 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     return [m for m in ALL_METHODS if m in methods]
 
 
-__all__ = ["MASK_METHODS", "VARIANT_METHODS", "ABLATION", "EXTRA", "BASELINES", "ALL_METHODS", "SLUG", "method_name", "check_methods"]
+#: Images whose outputs are kept as PNGs by default (for figures and inspection).
+KEEP_IMAGES = 10
+
+
+def check_arguments(attributes: Sequence[str], methods: Sequence[str], alpha: float = 20.0, batch: int = 8,
+                    keep_images: int = KEEP_IMAGES) -> list[str]:
+    """One-line errors for bad evaluation arguments (before any work, without torch: the command
+    line calls it before importing the evaluation); returns the methods in table order."""
+    if isinstance(attributes, str) or not attributes:
+        raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
+    for a in attributes:
+        check_attribute(a)
+    methods = check_methods(methods)
+    check_positive_int("batch", batch)
+    check_int("keep_images", keep_images, 0)
+    check_alpha(alpha)
+    return methods
+
+
+__all__ = ["MASK_METHODS", "VARIANT_METHODS", "ABLATION", "EXTRA", "BASELINES", "ALL_METHODS", "SLUG", "method_name", "check_methods",
+           "KEEP_IMAGES", "check_arguments"]

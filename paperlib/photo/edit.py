@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used: `edit --help` and its argument checks answer without it
+    import torch
 
 from ..checks import check_alpha
 from ..method.attributes import check_attribute
@@ -143,6 +145,8 @@ def _panel(image: np.ndarray, longest: int = 512) -> torch.Tensor:
 def before_after_figure(photo: np.ndarray, edits: Sequence[FaceEdit], caption: str = ""):
     """The photo, and per face: the aligned crop, ``T``, the mask over the crop, the method's output and
     the pasted photo (a matplotlib figure; the explorer's upload and the README example)."""
+    import torch
+
     from ..teaching.figures import overlay_cam, panel_grid
 
     rows = [[_panel(marked_photo(photo, e.face)), _panel(e.aligned), _panel(e.edited),
@@ -256,5 +260,35 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
+def edit_command(photos: Sequence[str], attribute: str, *, alpha: float = 20.0, method: str = "Diff-CAM++",
+                 out: str | None = None, device: str | None = None, random_weights: bool = False, seed: int = 0,
+                 quiet: bool = False) -> int:
+    """The ``edit`` command: check every argument (one line, status 2, nothing written), then
+    :func:`edit_photos` into ``out`` (default ``runs/edit``, ``runs/random-weights/edit`` with
+    ``random_weights``, under the project root) on ``device`` (default cuda when available). Status 1
+    when a photo was skipped."""
+    import sys
+
+    from ..checks import device_or_default
+    from ..infra.paths import out_folder, under_root
+    from ..profiles import DEFAULTS
+
+    try:
+        check_edit_arguments(photos, attribute, alpha, method)
+        device = device_or_default(device, DEFAULTS["paper"]["device"])
+        default = under_root("runs", "random-weights", "edit") if random_weights else under_root("runs", "edit")
+        out = out_folder(out, default)
+        files, skipped = edit_photos(photos, attribute, out, alpha=alpha, method=method, device=device,
+                                     random_weights=random_weights, seed=seed, progress=not quiet)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"edit {attribute}: wrote {len(files)} files into {out}")
+    if skipped:
+        print(f"error: {len(skipped)} photo(s) skipped (see above)", file=sys.stderr)
+    return 1 if skipped else 0
+
+
 __all__ = ["EDIT_METHODS", "RANDOM_STAMP", "FaceEdit", "check_method", "check_edit_arguments", "photo_components",
-           "edit_aligned", "edit_photo", "before_after_figure", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8"]
+           "edit_aligned", "edit_photo", "before_after_figure", "save_edit", "edit_photos", "face_stem", "to_tensor", "to_uint8",
+           "edit_command"]
