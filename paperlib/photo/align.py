@@ -59,15 +59,15 @@ def _dlib():
     return dlib
 
 
-def model_file(name: str) -> Path:
+def model_file(name: str, user: str = "align") -> Path:
     """A model file of the ``face-recognition-models`` package, found without importing it (its
-    ``__init__`` needs ``pkg_resources``)."""
+    ``__init__`` needs ``pkg_resources``); ``user`` starts the one-line error when it is missing."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"align: the face-recognition-models package is not installed; {_PIP}")
+        raise FileNotFoundError(f"{user}: the face-recognition-models package is not installed; {_PIP}")
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
     if not path.is_file():
-        raise FileNotFoundError(f"align: {path} is missing; reinstall with {_PIP} --force-reinstall")
+        raise FileNotFoundError(f"{user}: {path} is missing; reinstall with {_PIP} --force-reinstall")
     return path
 
 
@@ -107,11 +107,15 @@ def detect_faces(rgb: np.ndarray) -> tuple[list[tuple[float, float, float, float
     return boxes, detector if boxes else ""
 
 
+def face_shape(rgb: np.ndarray, box):
+    """dlib's 68-point ``full_object_detection`` of the face in ``box`` (photo pixels) of ``rgb``."""
+    rect = _dlib().rectangle(*(int(round(v)) for v in box))
+    return _models("shape")(rgb, rect)
+
+
 def landmarks68(rgb: np.ndarray, box) -> np.ndarray:
     """dlib's 68 landmarks ``(68, 2)`` (x, y) of the face in ``box`` (photo pixels)."""
-    rect = _dlib().rectangle(*(int(round(v)) for v in box))
-    shape = _models("shape")(rgb, rect)
-    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+    return np.array([(p.x, p.y) for p in face_shape(rgb, box).parts()], dtype=np.float64)
 
 
 def ffhq_quad(landmarks: np.ndarray) -> np.ndarray:

@@ -209,16 +209,19 @@ def edit_photos(photos: Sequence[str | Path], attribute: str, out_dir: str | Pat
                 method: str = "Diff-CAM++", device: str = "cuda", random_weights: bool = False, seed: int = 0,
                 progress: bool = True) -> tuple[list[Path], list[str]]:
     """The ``edit`` command: check everything, load the networks once, then per photo align, edit,
-    paste back and save (:func:`save_edit`, and ``<name>_before_after.png``). A photo in which no
+    paste back and save (:func:`save_edit`, with the identity distance of
+    :func:`paperlib.photo.identity.identity_fields`, and ``<name>_before_after.png``). A photo in which no
     usable face is found is reported and skipped (as ``align`` does). Returns the files written and
     the messages of the photos skipped."""
     from tqdm.auto import tqdm
 
     from .align import align_photo
+    from .identity import identity_fields, recognizer
     from ..infra.images import read_photo
     from ..infra.provenance import record
 
     files = check_edit_arguments(photos, attribute, alpha, method)
+    recognizer()  # the identity model: a missing file stops here, before any work
     c = photo_components(device, random_weights=random_weights, seed=seed)
     stamp = RANDOM_STAMP if random_weights else None
     meta = {"attribute": attribute, "alpha": float(alpha), "method": method_name(method),
@@ -240,7 +243,11 @@ def edit_photos(photos: Sequence[str | Path], attribute: str, out_dir: str | Pat
             face.source = str(path)
         edits = edit_photo(c, photo, attribute, alpha, check_method(method), faces=faces)
         for k, e in enumerate(edits):
-            written += save_edit(e, out_dir, face_stem(path.stem, k), {**meta, "photo": str(path), "face": k}, stamp)
+            identity, missing = identity_fields(e.aligned, e.output, f"PHOTO: {path} face {k}", stamp)
+            if missing:
+                tqdm.write(f"skipped identity: {missing}")
+            written += save_edit(e, out_dir, face_stem(path.stem, k),
+                                 {**meta, "photo": str(path), "face": k, **identity}, stamp)
         fig = before_after_figure(photo, edits, _caption(path.name, attribute, alpha, method, stamp))
         written.append(save_figure(fig, out_dir / f"{path.stem}_before_after.png"))
     return written, skipped
