@@ -5,6 +5,7 @@ that are not unit tests, by file name (and test name), in one place; ``make test
 rest. ``gpu`` tests skip without CUDA. Under pytest-xdist each worker runs torch on one thread.
 """
 
+import fnmatch
 import os
 from pathlib import Path
 
@@ -20,40 +21,60 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 # --------------------------------------------------------------------------- tiers
-#: ``file name`` or ``file name::test name`` (without parameters) -> its markers. Keyed on the file's
-#: name, not its folder, so the table survives moving files; an entry that matches no test of a
-#: collected file fails the run (a renamed test must not silently drop out of its tier).
-#: ``slow``: measured > ~2 s on the 2-core CI machine (the numbers: benchmarks/test_tiers.md).
+#: Which tests belong to which tier (the markers of pyproject.toml), in one place. A key is
+#: ``file``, ``file::test`` (every parameter), ``file::test[glob]`` (the parameters matching the glob)
+#: or ``file::fixture`` (every test that uses that fixture of the file: its cost is the fixture's).
+#: Keyed on the file's name, not its folder, so the table survives moving files; a key that matches
+#: no test of a collected file fails the run (a renamed test must not silently change tier).
+#: ``slow``: more than ~2 s of CPU on the 2-core CI machine (measured: benchmarks/test_tiers.md);
+#: the rest is the unit tier (``make test-fast``).
 TIERS: dict[str, tuple[str, ...]] = {
     # notebooks under papermill (a Jupyter kernel each)
-    "test_dry_run.py": ("slow", "notebook"),
-    "test_notebooks.py::test_reproduce_runs_every_notebook_and_writes_outputs": ("slow", "notebook"),
-    "test_notebooks.py::test_sidecars_hold_sane_numbers": ("slow", "notebook"),
-    "test_notebooks.py::test_parameters_flow": ("slow", "notebook"),
-    "test_notebooks.py::test_bad_parameter_fails_with_cell_and_error": ("slow", "notebook"),
+    "test_dry_run.py::dry_run": ("slow", "notebook"),
+    "test_notebooks.py::smoke_run": ("slow", "notebook"),
     "test_notebooks.py::test_kernel_prints_no_transport_warning": ("slow", "notebook"),
     "test_notebooks_cwd.py::test_walkthrough_from_notebooks_folder_writes_under_the_root": ("slow", "notebook"),
     # JupyterLab in headless Chromium
     "test_browser.py": ("slow", "browser"),
-    # torchrun launches
-    "test_distributed.py::test_two_ranks_give_the_tables_of_one_process": ("slow", "distributed"),
-    "test_distributed.py::test_killed_rank_resumes_from_the_cache": ("slow", "distributed"),
-    "test_distributed.py::test_busy_folder_stops_every_rank_with_one_line": ("slow", "distributed"),
-    "test_distributed.py::test_leaderboard_under_torchrun_gives_the_scores_of_one_process": ("slow", "distributed"),
-    # the upstream goldens (full-size networks)
-    "test_golden.py::test_matches_golden": ("slow", "golden"),
-    "test_golden.py::test_negative_control_detects_changed_weights": ("golden",),
-    "test_golden.py::test_every_golden_file_is_tested": ("golden",),
-    "test_golden.py::test_golden_lists_exactly_the_tested_keys": ("golden",),
+    # torchrun launches (and their single-process references)
+    "test_distributed.py::work": ("slow", "distributed"),
+    # the upstream goldens (full-size networks; the checks of the files themselves are quick)
+    "test_golden.py": ("golden",),
+    "test_golden.py::test_matches_golden": ("slow",),
+    "test_golden.py::test_negative_control_detects_changed_weights": ("slow",),
+    # full-size networks, real photos, training runs, subprocesses
+    "test_dry_run.py::test_walkthrough_steps_with_the_paper_wiring": ("slow",),
+    "test_photo_edit.py::edited": ("slow",),
+    "test_align.py::samples": ("slow",),
+    "test_image_major.py": ("slow",),
+    "test_models_encoders.py::full": ("slow",),
+    "test_train.py::learned": ("slow",),
+    "test_leaderboard.py::run": ("slow",),
+    "test_synth.py::test_classifier_learns_the_synthetic_world": ("slow",),
+    "test_locks.py::test_two_trainings_on_one_folder": ("slow",),
+    "test_evaluate.py::test_paper_components_wiring_with_small_random_stand_ins": ("slow",),
+    "test_cam_oracle.py::test_compute_cam_matches_pytorch_grad_cam[*-diffnet-resnet50-*]": ("slow",),
+    "test_cam_oracle.py::test_compute_cam_matches_pytorch_grad_cam[*-diffnet-resnet18-*-True]": ("slow",),
+    "test_cam_oracle.py::test_eigen_orientation_matters_on_a_real_network": ("slow",),
+    "test_fail_fast.py::test_unknown_attribute_fails_within_seconds_and_creates_nothing": ("slow",),
+    "test_cli.py::test_module_entry_point": ("slow",),
+    "test_authors.py::test_the_named_method_runs_through_the_pipeline": ("slow",),
 }
 
-#: The tiers' descriptions, for the README and ``pytest --markers`` (pyproject repeats them).
+#: The unit tier: what ``make test-fast`` runs.
 UNIT = "not slow and not notebook and not browser and not distributed and not gpu"
 
 
-def _tier_key(item: pytest.Item) -> tuple[str, str]:
-    name = getattr(item, "originalname", None) or item.name.partition("[")[0]
-    return item.path.name, f"{item.path.name}::{name}"
+def _in_tier(item: pytest.Item, key: str) -> bool:
+    file, _, name = key.partition("::")
+    if item.path.name != file:
+        return False
+    if not name:
+        return True
+    test = getattr(item, "originalname", None) or item.name.partition("[")[0]
+    if "[" in name:
+        return fnmatch.fnmatchcase(item.name, name.replace("[", "[[]", 1))
+    return name == test or (not name.startswith("test_") and name in getattr(item, "fixturenames", ()))
 
 
 #: Files whose module-scoped cache is keyed on one parameter: their tests go to xdist workers per value
@@ -85,12 +106,11 @@ def pytest_collection_modifyitems(config, items):
         group = _xdist_group(item) if grouping else None
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-        file, test = _tier_key(item)
-        files.add(file)
-        for key in (file, test):
-            if key in TIERS:
+        files.add(item.path.name)
+        for key, markers in TIERS.items():
+            if _in_tier(item, key):
                 used.add(key)
-                for marker in TIERS[key]:
+                for marker in markers:
                     item.add_marker(marker)
         if item.get_closest_marker("gpu") and not torch.cuda.is_available():
             item.add_marker(pytest.mark.skip(reason="gpu: needs CUDA"))
