@@ -1,7 +1,7 @@
 # paperlib: two commands do everything on a fresh machine.
-#   make test       - create .venv (if missing) and run the test suite
+#   make test       - create .venv (if missing) and run the whole test suite (two workers)
+#   make test-fast  - the unit tier only (no slow, notebook, browser, distributed, gpu tests): the inner loop
 #   make reproduce  - create .venv (if missing) and run the synthetic profile end to end
-#   make test-fast  - the inner loop: the tests not marked slow
 #   make book       - the README, docs/ and the executed notebooks as a static site in build/book/
 PYTHON ?= python3
 VENV   := .venv
@@ -18,11 +18,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Two xdist workers (both cores), one torch thread each (tests/conftest.py); --dist loadgroup keeps the tests
+# that share an expensive module fixture on one worker (conftest groups them). Tiers: benchmarks/test_tiers.md.
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadgroup
+UNIT_TIER      := not slow and not notebook and not browser and not distributed and not gpu
+
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q --durations=15 $(PYTEST_XDIST)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q --durations=10 $(PYTEST_XDIST) -m "$(UNIT_TIER)"
 
 reproduce: $(STAMP)
 	$(PY) -m paperlib reproduce --profile synthetic

@@ -1,33 +1,148 @@
+"""Fixtures and hooks of the whole suite; helpers to import live in tests/helpers.py.
+
+Tiers (markers registered in pyproject.toml, ``--strict-markers``): :data:`TIERS` marks the tests
+that are not unit tests, by file name (and test name), in one place; ``make test-fast`` runs the
+rest. ``gpu`` tests skip without CUDA. Under pytest-xdist each worker runs torch on one thread.
+"""
+
+import fnmatch
 import os
 from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import settings
-from torch import nn
+
+from helpers import ROOT_ENV, TinyCNN, require_shared
 
 # CI replays the same examples every run (no flaky red from a new random draw); local runs explore.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
-# Default paths (runs/, figures/<profile>/) resolve from the project root, not the current folder
-# (paperlib.infra.paths). Tests isolate their outputs by changing into a temporary folder with
-# MonkeyPatch.chdir (the monkeypatch fixture, or MonkeyPatch.context() in module fixtures); that
-# folder also becomes the project root ($PAPERLIB_ROOT), undone with the folder change.
-ROOT_ENV = "PAPERLIB_ROOT"  # paperlib.infra.paths.ENV (not imported here: conftest stays free of paperlib imports)
-_chdir = pytest.MonkeyPatch.chdir
+# --------------------------------------------------------------------------- tiers
+#: Which tests belong to which tier (the markers of pyproject.toml), in one place. A key is
+#: ``file``, ``file::test`` (every parameter), ``file::test[glob]`` (the parameters matching the glob)
+#: or ``file::fixture`` (every test that uses that fixture of the file: its cost is the fixture's).
+#: Keyed on the file's name, not its folder, so the table survives moving files; a key that matches
+#: no test of a collected file fails the run (a renamed test must not silently change tier).
+#: ``slow``: more than ~2 s of CPU on the 2-core CI machine (measured: benchmarks/test_tiers.md);
+#: the rest is the unit tier (``make test-fast``).
+TIERS: dict[str, tuple[str, ...]] = {
+    # notebooks under papermill (a Jupyter kernel each)
+    "test_dry_run.py::dry_run": ("slow", "notebook"),
+    "test_notebooks.py::smoke_run": ("slow", "notebook"),
+    "test_notebooks.py::test_kernel_prints_no_transport_warning": ("slow", "notebook"),
+    "test_notebooks_cwd.py::test_walkthrough_from_notebooks_folder_writes_under_the_root": ("slow", "notebook"),
+    # JupyterLab in headless Chromium
+    "test_browser.py": ("slow", "browser"),
+    # torchrun launches (and their single-process references)
+    "test_distributed.py::work": ("slow", "distributed"),
+    # the upstream goldens (full-size networks; the checks of the files themselves are quick)
+    "test_golden.py": ("golden",),
+    "test_golden.py::test_matches_golden": ("slow",),
+    "test_golden.py::test_negative_control_detects_changed_weights": ("slow",),
+    # full-size networks, real photos, training runs, subprocesses
+    "test_dry_run.py::test_walkthrough_steps_with_the_paper_wiring": ("slow",),
+    "test_photo_edit.py::edited": ("slow",),
+    "test_align.py::samples": ("slow",),
+    "test_image_major.py": ("slow",),
+    "test_models_encoders.py::full": ("slow",),
+    "test_train.py::learned": ("slow",),
+    "test_leaderboard.py::run": ("slow",),
+    "test_synth.py::test_classifier_learns_the_synthetic_world": ("slow",),
+    "test_locks.py::test_two_trainings_on_one_folder": ("slow",),
+    "test_evaluate.py::test_paper_components_wiring_with_small_random_stand_ins": ("slow",),
+    "test_cam_oracle.py::test_compute_cam_matches_pytorch_grad_cam[*-diffnet-resnet50-*]": ("slow",),
+    "test_cam_oracle.py::test_compute_cam_matches_pytorch_grad_cam[*-diffnet-resnet18-*-True]": ("slow",),
+    "test_cam_oracle.py::test_eigen_orientation_matters_on_a_real_network": ("slow",),
+    "test_fail_fast.py::test_unknown_attribute_fails_within_seconds_and_creates_nothing": ("slow",),
+    "test_cli.py::test_module_entry_point": ("slow",),
+    "test_authors.py::test_the_named_method_runs_through_the_pipeline": ("slow",),
+}
+
+#: Under xdist, the tiers that start first (their single tests or groups take minutes).
+LONGEST_FIRST = ("notebook", "browser", "golden", "distributed", "slow")
+
+#: The unit tier: what ``make test-fast`` runs.
+UNIT = "not slow and not notebook and not browser and not distributed and not gpu"
 
 
-def _chdir_and_root(self: pytest.MonkeyPatch, path) -> None:
-    root = Path(path).resolve()
-    _chdir(self, path)
-    self.setenv(ROOT_ENV, str(root))
+def _in_tier(item: pytest.Item, key: str) -> bool:
+    file, _, name = key.partition("::")
+    if item.path.name != file:
+        return False
+    if not name:
+        return True
+    test = getattr(item, "originalname", None) or item.name.partition("[")[0]
+    if "[" in name:
+        return fnmatch.fnmatchcase(item.name, name.replace("[", "[[]", 1))
+    return name == test or (not name.startswith("test_") and name in getattr(item, "fixturenames", ()))
 
 
-pytest.MonkeyPatch.chdir = _chdir_and_root
+#: Files whose module-scoped cache is keyed on one parameter: their tests go to xdist workers per value
+#: of it (test_golden.py: each golden file's networks and outputs are computed once, on one worker).
+GROUP_BY_PARAM = {"test_golden.py": "name"}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The xdist group (``--dist loadgroup``) of a test that shares a module-scoped fixture of its own
+    file with other tests (one worker builds it once); None (any worker) for the others."""
+    file = item.path.name
+    param = GROUP_BY_PARAM.get(file)
+    callspec = getattr(item, "callspec", None)
+    if param and callspec is not None and param in callspec.params:
+        return f"{file}:{callspec.params[param]}"
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        fixturedef = defs[-1]
+        code = getattr(fixturedef.func, "__code__", None)
+        if fixturedef.scope != "function" and code is not None and Path(code.co_filename).name == file:
+            return file
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    used, files = set(), set()
+    grouping = config.pluginmanager.hasplugin("xdist")
+    for item in items:
+        group = _xdist_group(item) if grouping else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+        files.add(item.path.name)
+        for key, markers in TIERS.items():
+            if _in_tier(item, key):
+                used.add(key)
+                for marker in markers:
+                    item.add_marker(marker)
+        if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+            item.add_marker(pytest.mark.skip(reason="gpu: needs CUDA"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # the longest tests first, so that neither worker starts one near the end (a stable sort: tests that
+        # share a module fixture are in one tier and stay together)
+        items.sort(key=lambda item: next((i for i, m in enumerate(LONGEST_FIRST) if item.get_closest_marker(m)),
+                                         len(LONGEST_FIRST)))
+    # only when whole files were collected (not `pytest file::test`, `-k`, or `--deselect`)
+    if config.getoption("keyword") or any("::" in a for a in config.args) or config.getoption("deselect"):
+        return
+    stale = [k for k in TIERS if k.partition("::")[0] in files and k not in used]
+    if stale:
+        raise pytest.UsageError(f"tests/conftest.py TIERS names tests that do not exist (renamed?): {stale}")
+
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # two workers share the two cores: one torch thread each (and in their kernels and subprocesses)
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The project's read-only ``shared/`` folder beside the checkout (a failure on CI when missing)."""
+    return require_shared()
 
 
 @pytest.fixture
@@ -39,76 +154,28 @@ def project_root(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def sidecar(folder: Path, name: str) -> dict:
-    """A notebook's JSON sidecar ``<folder>/<name>.json``."""
-    import json
+@pytest.fixture
+def tmp_project(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` as both the current folder and the project root (``$PAPERLIB_ROOT``): default
+    outputs (``runs/``, ``figures/<profile>/``) land there. Module fixtures use
+    :func:`helpers.enter_project`; a plain ``monkeypatch.chdir`` leaves the root alone."""
+    from helpers import enter_project
 
-    return json.loads((folder / f"{name}.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        if os.environ.get("CI"):  # CI always has shared/ beside the clone: never let these tests vanish
-            pytest.fail(f"{SHARED} not present; CI must provide the project's shared/ folder")
-        pytest.skip(f"{SHARED} not present (the project's read-only shared/ folder)")
-    return SHARED
+    return enter_project(monkeypatch, tmp_path)
 
 
-class TinyCNN(nn.Module):
-    """A small generic classifier; ``target`` is its last conv layer."""
-
-    def __init__(self, in_channels: int = 3, n_classes: int = 5) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
-        )
-        self.target = nn.Conv2d(16, 32, 3, stride=2, padding=1)
-        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, n_classes))
-
-    def forward(self, x):
-        return self.head(self.target(self.features(x)))
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    on the shared 2-core machine a second, contended OpenMP thread made many small ops (IR-SE-50,
+    SynthFace's renderer, the 1024² forwards of the goldens) slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
 def tiny() -> TinyCNN:
     torch.manual_seed(0)
     return TinyCNN().eval()
-
-
-def assert_matches_manifest(module: nn.Module, manifest_path) -> dict:
-    """``module.state_dict()`` equals an official manifest key for key and shape for shape, with the
-    same split into parameters and buffers, and a manifest-shaped state_dict loads strictly."""
-    import json
-
-    manifest = json.loads(manifest_path.read_text())
-    ours = {k: list(v.shape) for k, v in module.state_dict().items()}
-    assert sorted(set(ours) ^ set(manifest["state_dict"])) == []  # readable diff of key names first
-    assert ours == manifest["state_dict"]
-    assert sorted(k for k, _ in module.named_parameters()) == sorted(manifest["parameters"])
-    assert sorted(k for k, _ in module.named_buffers()) == sorted(manifest["buffers"])
-    copy = {k: torch.zeros(s) for k, s in manifest["state_dict"].items()}
-    module.load_state_dict({k: copy[k].to(v.dtype) for k, v in module.state_dict().items()}, strict=True)
-    return manifest
-
-
-def small_paper_components(attributes, generation: str = "fixed", seed: int = 0):
-    """The paper profile's wiring with small random-init networks (64 px pSp, ResNet18 DiffNet with
-    17 classes, BiSeNet, a tiny deghosting network): plumbing only, no real numbers.
-    Returns ``(components, psp, directions)``."""
-    from paperlib.method.diffnet import DiffNet
-    from paperlib.models.bisenet import BiSeNet
-    from paperlib.models.deghosting import Deghosting
-    from paperlib.models.psp import PSP
-    from paperlib.profiles.paper import components
-
-    torch.manual_seed(seed)
-    psp = PSP(size=64).eval()
-    deghoster = Deghosting(16, 32, channel_base=256, channel_max=8, style_channels=8, rrdb_channels=8, num_rrdbs=1,
-                           growth_channels=4, decoder_channels=8, num_mlps=1)
-    dirs = {a: torch.randn(psp.n_styles, 512) for a in attributes}
-    dirs = {a: d / d.norm() for a, d in dirs.items()}
-    c = components("cpu", generation, psp=psp, classifier=DiffNet(17, "resnet18"), parser=BiSeNet(),
-                   deghoster=deghoster, directions=dirs, cam_size=64)
-    return c, psp, dirs

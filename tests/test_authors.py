@@ -9,7 +9,7 @@ from paperlib.method import authors, pipeline
 from paperlib.method.masks import segmentation_masks
 from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS, SLUG, check_methods
 
-from conftest import small_paper_components
+from helpers import small_paper_components
 
 AUTHORS_CODE = pipeline.AUTHORS_CODE
 

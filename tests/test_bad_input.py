@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import TinyCNN
+from helpers import TinyCNN
 from paperlib.method.attributes import check_attribute, class_index
 from paperlib.method.cam import compute_cam
 from paperlib.method.diffnet import DiffNet

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, ROOT_ENV
+from helpers import ROOT, ROOT_ENV
 from paperlib.teaching.reproduce import NOTEBOOKS, SMOKE
 
 NOTEBOOK = "00_walkthrough"

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paperlib.method.cam as cam_mod
-from conftest import TinyCNN
+from helpers import TinyCNN
 from paperlib.method.cam import (compute_cam, first_component_projection, gradcam_plus_plus_alpha,
                           minmax_normalize)
 from paperlib.method.masks import blend, fuse_masks

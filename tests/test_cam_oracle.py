@@ -8,7 +8,7 @@ from pytorch_grad_cam import base_cam, hirescam, layer_cam
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
-from conftest import TinyCNN
+from helpers import TinyCNN
 from paperlib.method.cam import compute_cam, first_component_projection
 from paperlib.method.diffnet import DiffNet
 

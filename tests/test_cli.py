@@ -6,9 +6,8 @@ import pytest
 from paperlib.__main__ import main
 
 
-def test_reproduce_paper_without_assets_stops_before_work(capsys, tmp_path, monkeypatch):
+def test_reproduce_paper_without_assets_stops_before_work(capsys, tmp_path, tmp_project, monkeypatch):
     monkeypatch.setenv("PAPERLIB_HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
     assert main(["reproduce", "--profile", "paper"]) == 1
     err = capsys.readouterr().err
     assert "python -m paperlib download" in err and "psp-ffhq-encode" in err

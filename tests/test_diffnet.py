@@ -4,7 +4,7 @@ import torch
 import torchvision
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from conftest import assert_matches_manifest
+from helpers import assert_matches_manifest
 from paperlib.method.diffnet import ARCHS, DiffNet, differential_features
 
 

@@ -1,14 +1,17 @@
 """The paper profile's full-size dry run: ``reproduce --profile paper --random-weights`` on the 14
-real sample photos of ``../shared/data/sample_faces``, every notebook at the official sizes with
-random-init networks, on the CPU, at the smallest N (one evaluation image, one training step) and
-one attribute (Smiling: it has the baselines and the authors' mouth path) to fit the CI budget;
-the README records a whole run (4 attributes, N = 14) on a GPU.
+real sample photos of ``../shared/data/sample_faces``, at the official sizes with random-init
+networks, on the CPU, at the smallest N (one evaluation image, one training step) and one attribute
+(Smiling: it has the baselines and the authors' mouth path) to fit the CI budget; the README records
+a whole run (4 attributes, N = 14, all six notebooks) on a GPU.
 
-CI runs the notebooks whose full-size path no other one covers (:data:`CI_NOTEBOOKS`: the
-walkthrough's every step and explorer, training, and the tables' every method including the
-baselines and the authors' code); the figure notebooks 02-04 call the same pipeline functions at
-the same sizes and add only drawing, which the smoke run tests. Running them too cost 331 s of a
-769 s CPU dry run; the GPU dry run in the README runs all six."""
+CI runs the notebooks whose full-size path no other test covers (:data:`CI_NOTEBOOKS`): training
+(01: pSp + StyleGAN2 1024² pairs, a ResNet101 step at 256²) and the tables (05: every method at
+1024², the baselines and the authors' code included, the random-init metrics). Every notebook also
+runs under papermill at smoke size (tests/test_notebooks.py). The walkthrough (00) at full size
+calls the pipeline functions 05 runs at full size, then draws them (188 of a 769 s CPU dry run);
+here its every step and its explorer (with the paper profile's photo upload) run in-process on the
+paper profile's wiring with small random-init networks (:func:`test_walkthrough_steps_with_the_paper_wiring`).
+The figure notebooks 02-04 likewise add only drawing (331 s more)."""
 
 from __future__ import annotations
 
@@ -18,15 +21,17 @@ import time
 import nbformat
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from conftest import sidecar as _sidecar
+from helpers import enter_project
+from helpers import sidecar as _sidecar
 from paperlib.method.attributes import ATTRIBUTES
 from paperlib.cli import main
 from paperlib.teaching.reproduce import NOTEBOOKS, reproduce
 
 #: The notebooks of the CI dry run (see the module docstring).
-CI_NOTEBOOKS = ("00_walkthrough", "01_train_diffcam", "05_tables")
+CI_NOTEBOOKS = ("01_train_diffcam", "05_tables")
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +39,11 @@ def dry_run(shared, tmp_path_factory):
     faces = shared / "data" / "sample_faces"
     work = tmp_path_factory.mktemp("dry-run")
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(work)
+        enter_project(mp, work)
         t0 = time.perf_counter()
         times = reproduce("paper", device="cpu", random_weights=True, images=str(faces), n_images=1, steps=1,
                           attributes=("Smiling",), notebooks=CI_NOTEBOOKS)
-        print(f"\ndry run, 6 notebooks on CPU: {time.perf_counter() - t0:.0f} s "
+        print(f"\ndry run, {len(CI_NOTEBOOKS)} notebooks on CPU: {time.perf_counter() - t0:.0f} s "
               f"({', '.join(f'{k} {v:.0f} s' for k, v in times.items())})")
     return work, times
 
@@ -83,8 +88,7 @@ def test_the_path_ran_at_the_official_sizes(dry_run):
             assert np.asarray(im).std() > 0  # not a blank image
 
 
-def test_dry_run_needs_photos_and_stays_out_of_figures(shared, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+def test_dry_run_needs_photos_and_stays_out_of_figures(shared, tmp_path, tmp_project, capsys):
     faces = str(shared / "data" / "sample_faces")
     cases = [(["--profile", "paper", "--random-weights"],
               "error: images: a dry run with random weights needs a folder of face photos (--images DIR, "
@@ -107,3 +111,47 @@ def test_dry_run_needs_photos_and_stays_out_of_figures(shared, tmp_path, monkeyp
         assert main(["reproduce", "--device", "cpu", *argv]) == 1
         assert capsys.readouterr().err.strip() == message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_walkthrough_steps_with_the_paper_wiring(monkeypatch):
+    """Notebook 00's every cell on the paper profile's wiring (ResNet DiffNet with 17 classes, BiSeNet,
+    a deghosting network; small and random-init, 64 px): each figure is drawn, the tables have rows,
+    the deghosting panel shows a real difference, the explorer computes its first image (headless)
+    and, in this profile, offers the photo upload (its path: tests/test_photo_edit.py)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from helpers import small_paper_components
+    from paperlib.profiles.base import Setup
+    from paperlib.teaching import notebook as nb
+
+    c, _, _ = small_paper_components(["Beard", "Smiling"])  # Beard: the explorer's first attribute
+    torch.manual_seed(1)
+    faces = torch.rand(1, 3, 64, 64) * 2 - 1
+    setup = Setup(profile="paper", components=c, n_images=1, load_sources=lambda idx: faces[list(idx)],
+                  random_weights=True)
+    teach = nb.walkthrough
+    e = nb.edits.edit_face(setup, 0, "Smiling", tuple(nb.VARIANTS))
+
+    def pixels(fig):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).astype(float)
+
+    figures = {"steps": teach.steps_figure(e, "Smiling"), "features": teach.differential_features_figure(setup, e),
+               "no_mask": teach.no_mask_figure(e), "layers": teach.gradcam_vs_plusplus_figure(setup, e, "Smiling"),
+               "tta": teach.tta_figure(setup, e, "Smiling"), "eigen": teach.eigen_figure(setup, e, "Smiling"),
+               "parsing": teach.parsing_figure(setup, e, "Smiling", 0), "blend": teach.blend_figure(e),
+               "deghost": teach.deghost_figure(setup, e)}
+    for name, fig in figures.items():
+        assert pixels(fig).std() > 1, name
+    assert not figures["deghost"].axes[2].texts or "identity" not in figures["deghost"].axes[2].texts[0].get_text()
+    for rows in (teach.alpha_table(setup, e, "Smiling"), teach.layer_table(setup, e, "Smiling")):
+        assert rows and teach.markdown(rows).count("\n") >= len(rows) + 1
+    plt.close("all")
+
+    monkeypatch.setenv("PAPERLIB_HEADLESS", "1")
+    box, controls = nb.explorer.explorer(setup)
+    upload = [w for w in box.children if type(w).__name__ == "FileUpload"]
+    assert len(upload) == 1, "the paper profile's explorer offers no photo upload"
+    assert set(controls) >= {"attribute", "alpha", "face", "authors_code", "layer"}

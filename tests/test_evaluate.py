@@ -212,7 +212,7 @@ def test_cli_errors(tmp_path, monkeypatch, capsys):
 
 def test_paper_components_wiring_with_small_random_stand_ins():
     """Only the plumbing: random-init small networks, no real numbers."""
-    from conftest import small_paper_components
+    from helpers import small_paper_components
     from paperlib.profiles import Setup
     from paperlib.profiles.paper import baseline_editor
 

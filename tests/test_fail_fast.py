@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 
+from helpers import enter_project
 from paperlib.method.attributes import ATTRIBUTES
 from paperlib.cli import main
 from paperlib.evaluation.methods import ALL_METHODS, SLUG
@@ -28,7 +29,7 @@ def empty_cwd(tmp_path, monkeypatch):
     """An empty working folder (no trained classifier, no runs/) and an empty asset cache."""
     work = tmp_path / "work"
     work.mkdir()
-    monkeypatch.chdir(work)
+    enter_project(monkeypatch, work)
     monkeypatch.setenv("PAPERLIB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PAPERLIB_CELEBA_HQ", raising=False)
     return work

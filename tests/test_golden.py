@@ -48,6 +48,8 @@ import paperlib.models
 from paperlib.method import attributes, cam, pipeline
 from paperlib.profiles import paper as paper_profile
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread (the 1024² forwards)
+
 #: The rows ``_rows`` keys keep of a 1024² output (README: "rows").
 ROWS = [0, 517, 1023]
 #: The Diff-CAM++ (authors) mask variant of ``diffcam-masks.pt``: (method, aug, eigen, segmentation).
@@ -433,16 +435,6 @@ class Golden:
             if self._units <= set(self._results):
                 self._nets = None  # every group has its numbers: free the network's memory
         return self._results[unit]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread, as the README's timings and tests/test_models_encoders.py: on the shared
-    2-core machine a second OpenMP thread made the 1024² forwards slower (deghosting 33 s vs 24 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ N = 2
 
 @pytest.fixture(scope="module")
 def counted():
-    from conftest import small_paper_components
+    from helpers import small_paper_components
     from paperlib.profiles.paper import baseline_editor
 
     c, psp, _ = small_paper_components(ATTRS, generation="eogi")
@@ -100,7 +100,7 @@ def test_shared_work_gives_the_attribute_major_numbers(counted):
 def test_baseline_editor_inverts_each_batch_once():
     """e4e / ReStyle edit Old and Smiling from one inversion of the same photos; new or modified
     photos are inverted again; the outputs equal those of a fresh editor."""
-    from conftest import small_paper_components
+    from helpers import small_paper_components
     from paperlib.profiles.paper import baseline_editor
 
     _, psp, _ = small_paper_components(ATTRS)

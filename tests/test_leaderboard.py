@@ -109,8 +109,7 @@ def test_resume_recomputes_nothing(setup, run, monkeypatch):
         lb.leaderboard(setup, out, batch=BATCH + 1, progress=False)
 
 
-def test_bad_arguments_one_line(setup, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_bad_arguments_one_line(setup, tmp_path, tmp_project, capsys):
     assert main(["leaderboard", "--profile", "paper", "--n-images", "2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: profile: the paper profile has no ground-truth") and err.count("\n") == 1

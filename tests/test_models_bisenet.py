@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.utils.model_zoo
 
-from conftest import assert_matches_manifest
+from helpers import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.bisenet import IMAGENET_MEAN, IMAGENET_STD, BiSeNet
 

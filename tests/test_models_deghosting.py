@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import assert_matches_manifest
+from helpers import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.deghosting import Deghosting, StyleBank, _ModulatedConv2d, stage_channels
 from paperlib.models.op import upfirdn2d

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import assert_matches_manifest
+from helpers import assert_matches_manifest
 from paperlib.models import REGISTRY
 from paperlib.models._checkpoint import CheckpointMismatch
 from paperlib.models.e4e import E4E, Encoder4Editing
@@ -21,6 +21,8 @@ from paperlib.models.irse import block_specs, stage_ends
 from paperlib.models.psp import PSP, GradualStyleEncoder
 from paperlib.models.restyle import BackboneEncoder, ProgressiveBackboneEncoder, ReStyle
 from paperlib.models.stylegan2 import Generator
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread for this module
 
 FULL = {
     "psp": (GradualStyleEncoder, "psp-gradual-style-encoder.json"),
@@ -33,16 +35,6 @@ IMG = 32
 SMALL = dict(size=16, style_dim=64, n_mlp=2, channel_multiplier=1)  # wrappers: 6 latents, 16 px
 N_SMALL = 6
 WIMG = 16
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run this module on one intra-op thread: the IR-SE-50 backbone is many small ops, and on a
-    shared 2-core machine OpenMP's second thread made it several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def randomize(module: torch.nn.Module, seed: int) -> torch.nn.Module:

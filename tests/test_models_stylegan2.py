@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import assert_matches_manifest
+from helpers import assert_matches_manifest
 from paperlib.models import CheckpointMismatch
 from paperlib.models.op import make_kernel
 from paperlib.models.stylegan2 import Generator, ModulatedConv2d

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, ROOT_ENV
-from conftest import sidecar as _sidecar
+from helpers import ROOT, ROOT_ENV, enter_project
+from helpers import sidecar as _sidecar
 from paperlib.teaching.reproduce import NOTEBOOKS, reproduce, run_notebook
 
 PARAMETERS = {"profile", "device", "seed", "n_images", "steps", "attributes", "out_dir", "smoke", "random_weights",
@@ -114,7 +114,7 @@ def test_parameters_flow(smoke_run, tmp_path, monkeypatch):
     """One run with another seed and the base run's attributes in reverse order: the attributes flow
     (their order), the seed flows (the same attribute gets other numbers: other faces)."""
     work = smoke_run[0]
-    monkeypatch.chdir(work)  # reuse the smoke classifier
+    enter_project(monkeypatch, work)  # reuse the smoke classifier
     base = {r["attribute"]: r for r in _sidecar(work / "figures", "02_figure2")["numbers"]["rows"]}
     attributes = list(base)[::-1]
     assert len(attributes) >= 2
@@ -130,7 +130,7 @@ def test_parameters_flow(smoke_run, tmp_path, monkeypatch):
 
 def test_bad_parameter_fails_with_cell_and_error(smoke_run, tmp_path, monkeypatch):
     from paperlib.teaching.reproduce import NotebookFailed
-    monkeypatch.chdir(smoke_run[0])
+    enter_project(monkeypatch, smoke_run[0])
     with pytest.raises(NotebookFailed, match=r"02_figure2: cell \d+ raised ValueError: attribute: unknown attribute 'Bald'"):
         run_notebook("02_figure2", {"smoke": True, "attributes": ["Bald"], "out_dir": str(tmp_path)}, tmp_path)
 
@@ -159,9 +159,8 @@ def test_explorer_callback_draws_every_toggle_combination():
         assert not np.array_equal(images[off], images[(True,) * 4])
 
 
-def test_kernel_prints_no_transport_warning(tmp_path, monkeypatch, capfd):
+def test_kernel_prints_no_transport_warning(tmp_path, tmp_project, capfd):
     """The kernel talks over IPC sockets: no 'running over TCP without encryption' line in a run."""
-    monkeypatch.chdir(tmp_path)
     run_notebook("01_train_diffcam", {"profile": "synthetic", "device": "cpu", "seed": 0, "smoke": True, "steps": 1,
                                       "out_dir": str(tmp_path / "figures")}, tmp_path / "runs")
     captured = capfd.readouterr()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, ROOT_ENV
-from conftest import sidecar as _sidecar
+from helpers import ROOT, ROOT_ENV
+from helpers import sidecar as _sidecar
 from paperlib.teaching.reproduce import SMOKE, run_notebook
 
 
@@ -29,8 +29,7 @@ def test_project_root_rules(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)  # also sets $PAPERLIB_ROOT (conftest): unset it again
-    monkeypatch.delenv(ENV)
+    monkeypatch.chdir(elsewhere)
     assert project_root() == ROOT  # the checkout holding the package, not the current folder
     assert default_classifier() == ROOT / "runs" / "diffnet-synthetic" / "diffnet.pt"
     monkeypatch.setenv(ENV, "root")  # relative: resolved against the current folder when read

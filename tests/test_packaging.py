@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def _pip_section():

@@ -182,7 +182,7 @@ def test_committed_figures_pass_against_themselves(capsys):
     assert rc.main_check(folder, folder) == 0, capsys.readouterr().out[-2000:]
 
 
-def test_cli_one_line_errors(tmp_path, capsys, monkeypatch):
+def test_cli_one_line_errors(tmp_path, tmp_project, capsys):
     assert main(["check", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("error: regenerated:") and "is not a folder" in err
@@ -190,7 +190,6 @@ def test_cli_one_line_errors(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.startswith("error: against:")
     assert main(["check", str(tmp_path), "--against", str(tmp_path)]) == 2  # nothing to compare
     assert "holds no .json, .csv or .md" in capsys.readouterr().err
-    monkeypatch.chdir(tmp_path)
     assert main(["reproduce", "--check"]) == 1  # no committed figures here: stops before any notebook
     err = capsys.readouterr().err.strip()
     assert err == (f"error: check: {tmp_path / 'figures' / 'synthetic'} is not a folder; the check compares with "
@@ -201,12 +200,11 @@ def test_cli_one_line_errors(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("moved", [False, True])
-def test_reproduce_check_regenerates_into_runs_and_compares(tmp_path, monkeypatch, capsys, moved):
+def test_reproduce_check_regenerates_into_runs_and_compares(tmp_path, tmp_project, monkeypatch, capsys, moved):
     """The hook with the notebooks replaced by a copy of the committed folder (one mean moved far)."""
     from paperlib.teaching import reproduce as rp
 
     committed = _write_folder(tmp_path / "figures" / "synthetic")
-    monkeypatch.chdir(tmp_path)
     stale = tmp_path / "runs" / "check" / "figures" / "synthetic" / "old.json"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")

@@ -12,14 +12,9 @@ from paperlib.synth import SynthInverter, SynthWorld, observe
 from paperlib.synth import baselines as sb
 from paperlib.synth.world import ATTRIBUTE_COORD, attribute_strength
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread for this module
+
 N_FACES = 24
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """SynthFace renders small tensors: one thread is several times faster than two contended ones."""
-    with sb.single_threaded():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ from paperlib.method.train import (
     train,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread for this module
+
 COLOURS = torch.tensor([[1, -1, -1], [-1, 1, -1], [-1, -1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1], [1, 1, 1]]).float()
 ANCHORS = [(2, 2), (2, 12), (2, 22), (12, 2), (12, 22), (22, 2), (22, 12)]
 
@@ -69,15 +71,6 @@ class Crashing(PatchPairs):
         if self.calls + 1 == self.crash_at:
             raise KeyboardInterrupt("simulated interruption")
         return super().sample_pairs(generator, batch)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: much faster than oversubscribed threads on a shared 2-core CPU."""
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(prev)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,94 @@
+"""Shared test helpers: import them (``from helpers import TinyCNN``); conftest.py holds only fixtures
+and hooks. (``tests/`` is on ``sys.path`` through pyproject's ``[tool.pytest.ini_options] pythonpath``.)"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+#: paperlib.infra.paths.ENV (not imported: the helpers stay importable without paperlib's imports;
+#: tests/test_notebooks_cwd.py checks that the two agree).
+ROOT_ENV = "PAPERLIB_ROOT"
+
+
+def enter_project(mp: pytest.MonkeyPatch, path) -> Path:
+    """Change into ``path`` and make it the project root (``$PAPERLIB_ROOT``), so default outputs
+    (``runs/``, ``figures/<profile>/``) land there; ``mp`` undoes both. For module-scoped fixtures
+    (``with pytest.MonkeyPatch.context() as mp``); a test uses the ``tmp_project`` fixture."""
+    root = Path(path).resolve()
+    mp.chdir(root)
+    mp.setenv(ROOT_ENV, str(root))
+    return root
+
+
+def sidecar(folder: Path, name: str) -> dict:
+    """A notebook's JSON sidecar ``<folder>/<name>.json``."""
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def require_shared() -> Path:
+    """The project's read-only ``shared/`` folder: a failure on CI (never let its tests vanish), else a skip."""
+    if not SHARED.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED} not present; CI must provide the project's shared/ folder")
+        pytest.skip(f"{SHARED} not present (the project's read-only shared/ folder)")
+    return SHARED
+
+
+class TinyCNN(nn.Module):
+    """A small generic classifier; ``target`` is its last conv layer."""
+
+    def __init__(self, in_channels: int = 3, n_classes: int = 5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+        )
+        self.target = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, n_classes))
+
+    def forward(self, x):
+        return self.head(self.target(self.features(x)))
+
+
+def assert_matches_manifest(module: nn.Module, manifest_path) -> dict:
+    """``module.state_dict()`` equals an official manifest key for key and shape for shape, with the
+    same split into parameters and buffers, and a manifest-shaped state_dict loads strictly."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    ours = {k: list(v.shape) for k, v in module.state_dict().items()}
+    assert sorted(set(ours) ^ set(manifest["state_dict"])) == []  # readable diff of key names first
+    assert ours == manifest["state_dict"]
+    assert sorted(k for k, _ in module.named_parameters()) == sorted(manifest["parameters"])
+    assert sorted(k for k, _ in module.named_buffers()) == sorted(manifest["buffers"])
+    copy = {k: torch.zeros(s) for k, s in manifest["state_dict"].items()}
+    module.load_state_dict({k: copy[k].to(v.dtype) for k, v in module.state_dict().items()}, strict=True)
+    return manifest
+
+
+def small_paper_components(attributes, generation: str = "fixed", seed: int = 0):
+    """The paper profile's wiring with small random-init networks (64 px pSp, ResNet18 DiffNet with
+    17 classes, BiSeNet, a tiny deghosting network): plumbing only, no real numbers.
+    Returns ``(components, psp, directions)``."""
+    from paperlib.method.diffnet import DiffNet
+    from paperlib.models.bisenet import BiSeNet
+    from paperlib.models.deghosting import Deghosting
+    from paperlib.models.psp import PSP
+    from paperlib.profiles.paper import components
+
+    torch.manual_seed(seed)
+    psp = PSP(size=64).eval()
+    deghoster = Deghosting(16, 32, channel_base=256, channel_max=8, style_channels=8, rrdb_channels=8, num_rrdbs=1,
+                           growth_channels=4, decoder_channels=8, num_mlps=1)
+    dirs = {a: torch.randn(psp.n_styles, 512) for a in attributes}
+    dirs = {a: d / d.norm() for a, d in dirs.items()}
+    c = components("cpu", generation, psp=psp, classifier=DiffNet(17, "resnet18"), parser=BiSeNet(),
+                   deghoster=deghoster, directions=dirs, cam_size=64)
+    return c, psp, dirs
