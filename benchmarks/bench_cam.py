@@ -2,7 +2,7 @@
 
 Both run Grad-CAM++ with aug_smooth=True and eigen_smooth=True on the ResNet101 DiffNet
 (random init, 6 x 256 x 256 input) in the same process, repeats interleaved. The oracle's
-Eigen projection gets our orientation rule (as in tests/test_cam_oracle.py) so the maps are
+Eigen projection gets our orientation rule (as in tests/method/test_cam_oracle.py) so the maps are
 comparable. Prints median seconds, the speed-up and max |diff| per batch size.
 
     .venv/bin/python benchmarks/bench_cam.py [--repeats 5] [--batches 1 4] [--device cpu]

@@ -8,7 +8,7 @@ layout: ``README.md`` (the home page), ``docs/*.md``, the PNGs under ``figures/`
 notebooks (``make reproduce`` leaves them in ``figures/synthetic/notebooks/``), then MkDocs
 (Material theme, mkdocs-jupyter for the notebooks; configuration in ``mkdocs.yml``) in strict mode:
 a broken link or anchor fails the build. Before that, every module path and dotted name the pages
-mention (```paperlib/method/cam.py```, ```paperlib.method.cam.cam_map```, ```tests/test_golden.py```)
+mention (```paperlib/method/cam.py```, ```paperlib.method.cam.cam_map```, ```tests/models/test_golden.py```)
 must exist, so moved code cannot leave the pages behind.
 """
 

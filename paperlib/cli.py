@@ -21,7 +21,7 @@ Every command validates all of its arguments before any expensive work: a bad va
 with status 2 and one line ``error: <argument>: <what is wrong>``, having created nothing. Parsing
 imports no torch (nor dlib, cv2, matplotlib): the choices and defaults it shows come from torch-free
 modules and each command imports what it needs after parsing, so ``--help`` and argument errors
-answer at once (``tests/test_cli.py``).
+answer at once (``tests/cli/test_cli.py``).
 """
 
 from __future__ import annotations

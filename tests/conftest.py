@@ -30,7 +30,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 #: the rest is the unit tier (``make test-fast``).
 TIERS: dict[str, tuple[str, ...]] = {
     # notebooks under papermill (a Jupyter kernel each)
-    "test_dry_run.py::dry_run": ("slow", "notebook"),
+    "test_paper_dry_run.py::dry_run": ("slow", "notebook"),
     "test_notebooks.py::smoke_run": ("slow", "notebook"),
     "test_notebooks.py::test_kernel_prints_no_transport_warning": ("slow", "notebook"),
     "test_notebooks_cwd.py::test_walkthrough_from_notebooks_folder_writes_under_the_root": ("slow", "notebook"),
@@ -43,14 +43,15 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_golden.py::test_matches_golden": ("slow",),
     "test_golden.py::test_negative_control_detects_changed_weights": ("slow",),
     # full-size networks, real photos, training runs, subprocesses
-    "test_dry_run.py::test_walkthrough_steps_with_the_paper_wiring": ("slow",),
-    "test_photo_edit.py::edited": ("slow",),
+    "test_paper_dry_run.py::test_walkthrough_steps_with_the_paper_wiring": ("slow",),
+    "test_edit.py::edited": ("slow",),
     "test_align.py::samples": ("slow",),
-    "test_image_major.py": ("slow",),
-    "test_models_encoders.py::full": ("slow",),
+    "test_identity.py": ("slow",),
+    "test_evaluate_image_major.py": ("slow",),
+    "test_encoders.py::full": ("slow",),
     "test_train.py::learned": ("slow",),
     "test_leaderboard.py::run": ("slow",),
-    "test_synth.py::test_classifier_learns_the_synthetic_world": ("slow",),
+    "test_world.py::test_classifier_learns_the_synthetic_world": ("slow",),
     "test_locks.py::test_two_trainings_on_one_folder": ("slow",),
     "test_evaluate.py::test_paper_components_wiring_with_small_random_stand_ins": ("slow",),
     "test_cam_oracle.py::test_compute_cam_matches_pytorch_grad_cam[*-diffnet-resnet50-*]": ("slow",),

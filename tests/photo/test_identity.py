@@ -101,7 +101,7 @@ def test_a_missing_model_package_names_the_package(monkeypatch):
 
 def test_edit_random_weights_writes_the_identity_distance(shared, tmp_path, monkeypatch):
     """``python -m paperlib edit --random-weights`` end to end, except the networks: the official-size
-    random networks take 100-170 s per photo on a 2-core CPU (tests/test_photo_edit.py runs them), so
+    random networks take 100-170 s per photo on a 2-core CPU (tests/photo/test_edit.py runs them), so
     here ``edit_aligned`` is a stand-in (T and the output: the aligned face, the output with its
     lower half darkened by 40 levels; the mask: that half). Alignment, paste-back, the identity
     distance and the files are the command's own."""

@@ -7,7 +7,7 @@ a whole run (4 attributes, N = 14, all six notebooks) on a GPU.
 CI runs the notebooks whose full-size path no other test covers (:data:`CI_NOTEBOOKS`): training
 (01: pSp + StyleGAN2 1024² pairs, a ResNet101 step at 256²) and the tables (05: every method at
 1024², the baselines and the authors' code included, the random-init metrics). Every notebook also
-runs under papermill at smoke size (tests/test_notebooks.py). The walkthrough (00) at full size
+runs under papermill at smoke size (tests/teaching/test_notebooks.py). The walkthrough (00) at full size
 calls the pipeline functions 05 runs at full size, then draws them (188 of a 769 s CPU dry run);
 here its every step and its explorer (with the paper profile's photo upload) run in-process on the
 paper profile's wiring with small random-init networks (:func:`test_walkthrough_steps_with_the_paper_wiring`).
@@ -117,7 +117,7 @@ def test_walkthrough_steps_with_the_paper_wiring(monkeypatch):
     """Notebook 00's every cell on the paper profile's wiring (ResNet DiffNet with 17 classes, BiSeNet,
     a deghosting network; small and random-init, 64 px): each figure is drawn, the tables have rows,
     the deghosting panel shows a real difference, the explorer computes its first image (headless)
-    and, in this profile, offers the photo upload (its path: tests/test_photo_edit.py)."""
+    and, in this profile, offers the photo upload (its path: tests/photo/test_edit.py)."""
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -18,7 +18,7 @@ from paperlib.evaluation.metrics import summarize
 from paperlib.teaching.notebook import FINAL_LOSS_WINDOW, finish, table_numbers, training_numbers
 from paperlib.evaluation.tables import markdown_tables, write_csv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N = 40
 #: per-image values of each (attribute, method) of the constructed MAE table
 _RNG = random.Random(0)

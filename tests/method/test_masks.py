@@ -1,20 +1,39 @@
+"""paperlib.method.masks: the 19 parsing labels and component sets, parsing to masks, eq 10 (fusion
+never enlarges the CAM) and eq 11 (the blend's extremes)."""
+
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from paperlib.method.attributes import (ATTRIBUTES, CLASS_INDEX, EOGI17_INDEX, TABLE_ATTRIBUTES,
-                                 class_index)
-from paperlib.method.masks import (LABELS, MODIF_COMPONENTS, ORG_COMPONENTS, PAPER_COMPONENTS,
-                            parsing_to_mask, segmentation_masks)
+from paperlib.method.attributes import ATTRIBUTES
+from paperlib.method.masks import (LABELS, MODIF_COMPONENTS, ORG_COMPONENTS, PAPER_COMPONENTS, blend, fuse_masks,
+                                   parsing_to_mask, segmentation_masks)
 
 
-def test_attributes_and_indices():
-    assert ATTRIBUTES == ("Beard", "Bushy_Eyebrows", "Eyeglasses", "Mouth_Open", "Narrow_Eyes", "Old", "Smiling")
-    assert CLASS_INDEX == {"Beard": 0, "Bushy_Eyebrows": 1, "Eyeglasses": 2, "Mouth_Open": 3,
-                           "Narrow_Eyes": 4, "Old": 5, "Smiling": 6}
-    assert EOGI17_INDEX == {"Bushy_Eyebrows": 6, "Eyeglasses": 7, "Mouth_Open": 10, "Narrow_Eyes": 11,
-                            "Beard": 12, "Smiling": 15, "Old": 16}
-    assert TABLE_ATTRIBUTES == ("Beard", "Bushy_Eyebrows", "Old", "Smiling")
-    assert class_index("Old") == 5 and class_index("Old", 17) == 16
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**16), b=st.integers(1, 3), h=st.integers(1, 8), w=st.integers(1, 8))
+def test_blend_extremes(seed, b, h, w):
+    gen = torch.Generator().manual_seed(seed)
+    t, i = torch.rand(b, 3, h, w, generator=gen), torch.rand(b, 3, h, w, generator=gen)
+    assert torch.equal(blend(t, i, torch.ones(b, h, w)), t)
+    assert torch.equal(blend(t, i, torch.zeros(b, h, w)), i)
+    m = torch.rand(b, h, w, generator=gen)
+    out = blend(t, i, m)
+    assert torch.allclose(out, m[:, None] * t + (1 - m[:, None]) * i)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_fusion_never_enlarges_mask(seed):
+    gen = torch.Generator().manual_seed(seed)
+    cam = torch.rand(2, 8, 8, generator=gen)
+    s_org = (torch.rand(2, 8, 8, generator=gen) > 0.3).float()
+    s_modif = (torch.rand(2, 8, 8, generator=gen) > 0.3).float()
+    m = fuse_masks(s_org, s_modif, cam)
+    assert (m <= cam).all() and (m <= s_org).all() and (m <= s_modif).all()
+    assert torch.equal(m, cam * s_org * s_modif)
+    assert torch.equal(fuse_masks(torch.ones_like(cam), torch.ones_like(cam), cam), cam)
 
 
 def test_labels_as_method_md():
