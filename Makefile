@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Two xdist workers (both cores), one torch thread each (tests/conftest.py); --dist loadgroup keeps the tests
-# that share an expensive module fixture on one worker (conftest groups them). Tiers: benchmarks/test_tiers.md.
+# Two xdist workers (both cores), one torch thread each (tests/conftest.py); --dist loadfile keeps the tests
+# of one file, and so their module fixtures (the dry run, the smoke run, each golden), on one worker. Tiers: docs/test-tiers.md.
 PYTEST_WORKERS ?= 2
-PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
 UNIT_TIER      := not slow and not notebook and not browser and not distributed and not gpu
 
 test: $(STAMP)

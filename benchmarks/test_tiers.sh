@@ -3,7 +3,7 @@
 # assigned in tests/conftest.py's TIERS). Run from the checkout on a quiet machine:
 #     bash benchmarks/test_tiers.sh              # every tier, then the whole suite as `make test` runs it
 #     bash benchmarks/test_tiers.sh unit all     # some of them
-# Prints one markdown row per tier (paste them into benchmarks/test_tiers.md) and keeps each log in
+# Prints one markdown row per tier (paste them into docs/test-tiers.md) and keeps each log in
 # $LOGS (default runs/test-tiers/). Peak memory: the largest resident set of one process (GNU time)
 # and the peak sum over the whole process tree (workers, kernels, torchrun ranks; sampled every 0.5 s).
 set -euo pipefail
@@ -49,7 +49,7 @@ echo "| tier | -m | tests | pytest wall | user + sys CPU | peak RSS: one process
 echo "|---|---|---|---|---|---|"
 for tier in "${tiers[@]}"; do
     expr=${EXPR[$tier]?unknown tier $tier: expected one of ${ORDER[*]}}
-    args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --durations=15)
+    args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadfile --durations=15)
     [ -z "$expr" ] || args+=(-m "$expr")
     log="$LOGS/$tier.log"
     OMP_NUM_THREADS=1 /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &

@@ -15,6 +15,7 @@ must exist, so moved code cannot leave the pages behind.
 from __future__ import annotations
 
 import argparse
+import logging
 import importlib
 import re
 import shutil
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", default=str(ROOT / EXECUTED),
                         help=f"the executed notebooks (default {EXECUTED}, filled by make reproduce)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="book: %(message)s")  # MkDocs' warnings (strict: fatal)
     notebooks, out = Path(args.notebooks), Path(args.out)
     missing = [f"{n}.ipynb" for n in NOTEBOOKS if not (notebooks / f"{n}.ipynb").is_file()]
     if missing:

@@ -26,7 +26,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 #: or ``file::fixture`` (every test that uses that fixture of the file: its cost is the fixture's).
 #: Keyed on the file's name, not its folder, so the table survives moving files; a key that matches
 #: no test of a collected file fails the run (a renamed test must not silently change tier).
-#: ``slow``: more than ~2 s of CPU on the 2-core CI machine (measured: benchmarks/test_tiers.md);
+#: ``slow``: more than ~2 s of CPU on the 2-core CI machine (measured: docs/test-tiers.md);
 #: the rest is the unit tier (``make test-fast``).
 TIERS: dict[str, tuple[str, ...]] = {
     # notebooks under papermill (a Jupyter kernel each)
@@ -81,35 +81,11 @@ def _in_tier(item: pytest.Item, key: str) -> bool:
     return name == test or (not name.startswith("test_") and name in getattr(item, "fixturenames", ()))
 
 
-#: Files whose module-scoped cache is keyed on one parameter: their tests go to xdist workers per value
-#: of it (test_golden.py: each golden file's networks and outputs are computed once, on one worker).
-GROUP_BY_PARAM = {"test_golden.py": "name"}
-
-
-def _xdist_group(item: pytest.Item) -> str | None:
-    """The xdist group (``--dist loadgroup``) of a test that shares a module-scoped fixture of its own
-    file with other tests (one worker builds it once); None (any worker) for the others."""
-    file = item.path.name
-    param = GROUP_BY_PARAM.get(file)
-    callspec = getattr(item, "callspec", None)
-    if param and callspec is not None and param in callspec.params:
-        return f"{file}:{callspec.params[param]}"
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info else ()):
-        fixturedef = defs[-1]
-        code = getattr(fixturedef.func, "__code__", None)
-        if fixturedef.scope != "function" and code is not None and Path(code.co_filename).name == file:
-            return file
-    return None
 
 
 def pytest_collection_modifyitems(config, items):
     used, files = set(), set()
-    grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
-        group = _xdist_group(item) if grouping else None
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
         files.add(item.path.name)
         for key, markers in TIERS.items():
             if _in_tier(item, key):
