@@ -423,18 +423,38 @@ def md_items(name: str, committed: str, regenerated: str, csvs: tuple[dict, dict
             items.append(Item(name, label, "row", MISSING, counted=False))
             continue
         source = md_source(key, csvs[0]) if key[0] != "#" else None
+        n = _row_n(cells)
         for cell_a, cell_b in zip(cells, b_rows[key] + [""] * len(cells)):
-            items += _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools)
+            items += _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools, n)
     return items
 
 
-def _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools) -> list[Item]:
+def _row_n(cells: list[str]) -> int | None:
+    """The ``n`` column of a Markdown row (images the row's means are over), if it has one."""
+    for cell in cells:
+        header, _, text = cell.partition("\t")
+        if header == "n" and text.strip().isdigit():
+            return int(text)
+    return None
+
+
+def _displayed_se(item: Item, numbers_a: list[str], numbers_b: list[str], position: int, n: int) -> None:
+    """SEs of a Markdown ``mean ± sd`` cell whose CSV gives none (a row no CSV holds), from the cell itself and the row's
+    ``n``: ``sd/√(n−1)`` for the mean, the SE of an sd for the sd (module doc), + 1 display unit."""
+    se = standard_error if position == 0 else sd_standard_error
+    item.se_committed = se(float(numbers_a[1]), n)
+    item.se_regenerated = se(float(numbers_b[1]), n) if len(numbers_b) == 2 else None
+    item.unit = 10.0 ** -len(numbers_a[position].split(".")[1])
+    item.basis = f"{'sd/√(n−1)' if position == 0 else 'SE of an sd'} from the cell's ± sd, n={n} + 1 display unit"
+
+
+def _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools, n: int | None = None) -> list[Item]:
     header, text_a = cell_a.split("\t")
     text_b = cell_b.split("\t")[-1]
     words_a, words_b = (_NUMBER.sub("#", _FOOTNOTE.sub("", t)) for t in (text_a, text_b))
     items = [Item(name, f"{label} | {header} (words)", words_a, words_b, counted=False)] if words_a != words_b else []
     nums_a, nums_b = (_NUMBER.findall(_FOOTNOTE.sub("", t)) for t in (text_a, text_b))
-    for column, a, b in zip(md_columns(header), nums_a, nums_b + [None] * len(nums_a)):
+    for position, (column, a, b) in enumerate(zip(md_columns(header), nums_a, nums_b + [None] * len(nums_a))):
         item = Item(name, f"{label} | {column}", float(a) if "." in a else int(a),
                     MISSING if b is None else (float(b) if "." in b else int(b)), counted=False)
         if source is not None and "." in a:
@@ -445,6 +465,8 @@ def _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools) -> list[Ite
             if item.se_committed is not None:
                 item.unit = 10.0 ** -len(a.split(".")[1])
                 item.basis = f"{basis} (from {csv_name}) + 1 display unit"
+        if item.se_committed is None and n and len(nums_a) == 2 and "±" in text_a and all("." in x for x in nums_a):
+            _displayed_se(item, nums_a, nums_b, position, n)
         items.append(item)
     return items
 

@@ -265,3 +265,24 @@ def test_writers_reproduce_the_committed_markdown_from_the_committed_numbers():
     key = ("all attributes", "Diff-CAM")
     assert rc.md_rows(Localization.markdown(None, localization, 100, 4))[key][0] == "n\t400"
     assert rc.md_columns("CAM mass inside ↑") == ("mass_inside", "mass_inside_std")
+
+
+@pytest.mark.parametrize("regenerated, status", [("0.340 ± 0.015", "OK"), ("0.380 ± 0.015", "OUTSIDE"),
+                                                  ("0.340 ± 0.030", "OUTSIDE")])
+def test_a_markdown_mean_and_sd_without_csv_get_the_se_of_the_row_n(tmp_path, regenerated, status):
+    """A Markdown ``mean ± sd`` cell that no CSV holds (localization.md's "where the classifier looks"):
+    its mean gets sd/√(n−1), its sd the SE of an sd, from the row's n; not exact equality."""
+    from paperlib.evaluation.regen_check import compare
+
+    def folder(name, cell):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "looks.md").write_text("## Where it looks\n\n| attribute | n | CAM mass inside |\n|---|---|---|\n"
+                                    f"| Beard | 100 | {cell} |\n")
+        return d
+
+    report = compare(folder("regenerated", regenerated), folder("committed", "0.340 ± 0.016"))
+    items = {i.key.rsplit("| ", 1)[-1]: i for i in report.items}
+    assert items["cam_mass_inside"].se_committed == pytest.approx(0.016 / 99 ** 0.5)
+    assert items["cam_mass_inside_std"].se_committed == pytest.approx(0.016 / (2 * 99) ** 0.5)
+    assert ("OUTSIDE" if report.outside else "OK") == status
