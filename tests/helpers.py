@@ -73,6 +73,18 @@ def assert_matches_manifest(module: nn.Module, manifest_path) -> dict:
     return manifest
 
 
+def small_synthetic_setup(n_images: int, arch: str = "resnet18", n_train: int = 400):
+    """A SynthFace setup at 64² with a random-init classifier (seeded 0) and a small inverter
+    (``n_train`` training faces): the evaluation, leaderboard and teaching tests' world."""
+    from paperlib.method.diffnet import DiffNet
+    from paperlib.profiles.synthetic import setup as synthetic_setup
+    from paperlib.synth import SynthInverter, SynthWorld
+
+    torch.manual_seed(0)
+    return synthetic_setup(n_images, size=64, classifier=DiffNet(7, arch).eval(),
+                           inverter=SynthInverter(SynthWorld(64), n_train=n_train), progress=False)
+
+
 def small_paper_components(attributes, generation: str = "fixed", seed: int = 0):
     """The paper profile's wiring with small random-init networks (64 px pSp, ResNet18 DiffNet with
     17 classes, BiSeNet, a tiny deghosting network): plumbing only, no real numbers.

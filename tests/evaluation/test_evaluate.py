@@ -8,25 +8,20 @@ import shutil
 import pytest
 import torch
 
+from helpers import small_synthetic_setup
 from paperlib.method.attributes import TABLE_ATTRIBUTES
-from paperlib.method.diffnet import DiffNet
 from paperlib.evaluation.cache import load_png, to_uint8
 from paperlib.evaluation.evaluate import compute_batch, evaluate
 from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS
-from paperlib.profiles.synthetic import setup as synthetic_setup
 from paperlib.evaluation.metrics import FIDMetric, LPIPSMetric, available_metrics, mae
 from paperlib.evaluation.published import TABLES
-from paperlib.synth import SynthInverter, SynthWorld
 
 N, ATTRS, BATCH = 3, ("Smiling",), 2
 
 
 @pytest.fixture(scope="module")
 def setup():
-    torch.manual_seed(0)
-    net = DiffNet(7, "resnet18").eval()
-    return synthetic_setup(N, size=64, classifier=net, inverter=SynthInverter(SynthWorld(64), n_train=400),
-                           progress=False)
+    return small_synthetic_setup(N)
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,15 @@ import json
 import pytest
 import torch
 
+from helpers import small_synthetic_setup
 import paperlib.evaluation.leaderboard as lb
 from paperlib.method.attributes import ATTRIBUTES
 from paperlib.evaluation.cache import EvalCache
 from paperlib.method.cam import compute_cam
 from paperlib.cli import main
-from paperlib.method.diffnet import DiffNet, cam_layer
+from paperlib.method.diffnet import cam_layer
 from paperlib.method.masks import blend, blur_mask, fuse_masks, segmentation_masks
 from paperlib.method.pipeline import edit_variants
-from paperlib.profiles.synthetic import setup as synthetic_setup
-from paperlib.synth import SynthInverter, SynthWorld
 from paperlib.synth.scores import blend_errors, intended_region, localization
 
 N, BATCH = 2, 1  # chunks [0] and [1]
@@ -25,10 +24,7 @@ N, BATCH = 2, 1  # chunks [0] and [1]
 
 @pytest.fixture(scope="module")
 def setup():
-    torch.manual_seed(0)
-    net = DiffNet(7, "resnet18-os16").eval()
-    return synthetic_setup(N, size=64, classifier=net, inverter=SynthInverter(SynthWorld(64), n_train=400),
-                           progress=False)
+    return small_synthetic_setup(N, "resnet18-os16")
 
 
 @pytest.fixture(scope="module")

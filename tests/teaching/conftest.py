@@ -1,17 +1,11 @@
 """Fixtures of the teaching tests."""
 
 import pytest
-import torch
 
-from paperlib.method.diffnet import DiffNet
+from helpers import small_synthetic_setup
 
 
 @pytest.fixture(scope="session")
 def small_setup():
-    """A one-face synthetic setup at 64² with a random-init classifier: enough to draw every panel."""
-    from paperlib.profiles.synthetic import setup as synthetic_setup
-    from paperlib.synth import SynthInverter, SynthWorld
-
-    torch.manual_seed(0)  # a rough inverter (100 training faces) is enough to draw every panel
-    return synthetic_setup(1, size=64, classifier=DiffNet(7, "resnet18").eval(),
-                           inverter=SynthInverter(SynthWorld(64), n_train=100), progress=False)
+    """A one-face synthetic setup with a rough inverter (100 training faces): enough to draw every panel."""
+    return small_synthetic_setup(1, n_train=100)
