@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Two xdist workers (both cores), one torch thread each (tests/conftest.py); --dist loadfile keeps the tests
-# of one file, and so their module fixtures (the dry run, the smoke run, each golden), on one worker. Tiers: docs/test-tiers.md.
+# of one file, and so their module fixtures (the dry run, the smoke run, each golden), on one worker;
+# --no-loadscope-reorder hands the files out in conftest's order (the longest first). Tiers: docs/test-tiers.md.
 PYTEST_WORKERS ?= 2
-PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 UNIT_TIER      := not slow and not notebook and not browser and not distributed and not gpu
 
 test: $(STAMP)

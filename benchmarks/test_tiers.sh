@@ -49,7 +49,7 @@ echo "| tier | -m | tests | pytest wall | user + sys CPU | peak RSS: one process
 echo "|---|---|---|---|---|---|"
 for tier in "${tiers[@]}"; do
     expr=${EXPR[$tier]?unknown tier $tier: expected one of ${ORDER[*]}}
-    args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadfile --durations=15)
+    args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadfile --no-loadscope-reorder --durations=15)
     [ -z "$expr" ] || args+=(-m "$expr")
     log="$LOGS/$tier.log"
     OMP_NUM_THREADS=1 /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &

@@ -253,6 +253,8 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, default=None, help="dry run: training steps of notebook 01 (default 2)")
     p.add_argument("--attributes", nargs="+", default=(), metavar="ATTR",
                    help="dry run: every notebook's attributes (default: each notebook's own)")
+    p.add_argument("--methods", nargs="+", default=(), metavar="METHOD",
+                   help="dry run: the methods of the tables (names or slugs; default all)")
     p.add_argument("--check", action="store_true",
                    help="regenerate into runs/check/figures/PROFILE (or --out-dir; never figures/) and compare every "
                         "number with the committed figures/PROFILE: exit 1 when one is outside its SE-derived "
@@ -267,7 +269,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     return reproduce_command(args.profile, device=args.device, smoke=args.smoke, out_dir=args.out_dir, only=args.only,
                              random_weights=args.random_weights, images=args.images, n_images=args.n_images,
-                             steps=args.steps, attributes=tuple(args.attributes), check=args.check,
+                             steps=args.steps, attributes=tuple(args.attributes), methods=tuple(args.methods),
+                             check=args.check,
                              outside_only=args.outside_only)
 
 

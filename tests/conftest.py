@@ -62,8 +62,8 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_authors.py::test_the_named_method_runs_through_the_pipeline": ("slow",),
 }
 
-#: Under xdist, the tiers that start first (their single tests or groups take minutes).
-LONGEST_FIRST = ("notebook", "browser", "golden", "distributed", "slow")
+#: Under xdist, the tiers whose files start first (a file takes minutes: the dry run, the goldens).
+LONGEST_FIRST = ("notebook", "golden", "browser", "distributed", "slow")
 
 #: The unit tier: what ``make test-fast`` runs.
 UNIT = "not slow and not notebook and not browser and not distributed and not gpu"
@@ -95,10 +95,14 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("gpu") and not torch.cuda.is_available():
             item.add_marker(pytest.mark.skip(reason="gpu: needs CUDA"))
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        # the longest tests first, so that neither worker starts one near the end (a stable sort: tests that
-        # share a module fixture are in one tier and stay together)
-        items.sort(key=lambda item: next((i for i, m in enumerate(LONGEST_FIRST) if item.get_closest_marker(m)),
-                                         len(LONGEST_FIRST)))
+        # the longest files first (by their longest tier), so that neither worker starts one near the end; a
+        # stable sort by file keeps each file's tests together and in order. xdist hands the files out in this
+        # order only with --no-loadscope-reorder (the Makefile's): by default it orders them by test count.
+        rank = {}
+        for item in items:
+            tier = next((i for i, m in enumerate(LONGEST_FIRST) if item.get_closest_marker(m)), len(LONGEST_FIRST))
+            rank[item.path] = min(rank.get(item.path, tier), tier)
+        items.sort(key=lambda item: rank[item.path])
     # only when whole files were collected (not `pytest file::test`, `-k`, or `--deselect`)
     if config.getoption("keyword") or any("::" in a for a in config.args) or config.getoption("deselect"):
         return

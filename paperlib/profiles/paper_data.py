@@ -140,8 +140,9 @@ def pair_source(size: int | None = None, seed: int = 0, data: str | Path | None 
     return LatentEditPairs(psp, dirs, images, size=size, device=device)
 
 
-#: A dry run's training batch on the CPU (the paper's batch 20 needs 60 StyleGAN2 1024² calls a step).
-DRY_RUN_CPU_BATCH = 2
+#: A dry run's training batch on the CPU (the paper's batch 20 is 40 StyleGAN2 1024² images a step;
+#: one pair is 2 images, about 14 s on one CPU thread).
+DRY_RUN_CPU_BATCH = 1
 
 
 def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cuda", smoke: bool = False,
@@ -165,7 +166,7 @@ def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cud
     steps = d["steps"] if steps is None else steps
     out_dir = str(run_dir("diffnet", NAME, seed, steps, smoke, random_weights))
     if random_weights:
-        nets = random_networks(seed, baselines=())
+        nets = random_networks(seed, baselines=(), pipeline=("psp",))
         dirs = torch.stack([nets["directions"][a] for a in sorted(ATTRIBUTES)])
         photo_paths(1, images=data)  # a one-line error when the folder holds no photo
         source = LatentEditPairs(nets["psp"], dirs, training_photos(data),

@@ -52,15 +52,17 @@ def __getattr__(name: str):
 
 def start(notebook: str, *, profile: str, attributes: Sequence[str], n_images: int, device: str = "cpu",
           seed: int = 0, steps: int | None = None, out_dir: str = "", smoke: bool = False,
-          random_weights: bool = False, images: str = "") -> tuple[Path, dict]:
+          random_weights: bool = False, images: str = "", methods: Sequence[str] | None = None) -> tuple[Path, dict]:
     """A notebook's first cell in one call: check its parameters (one-line errors before any work,
     :func:`check_parameters`), then return ``(out, prov)``: the folder of its figures and sidecar
-    (:func:`figures_dir`) and its provenance (:func:`provenance`, which records the parameters)."""
+    (:func:`figures_dir`) and its provenance (:func:`provenance`, which records the parameters).
+    ``methods``: the table notebook's methods (empty: all), recorded only where given."""
     check_parameters(profile, attributes, n_images, device=device, seed=seed, steps=steps,
-                     random_weights=random_weights, images=images)
+                     random_weights=random_weights, images=images, methods=methods)
     out = figures_dir(profile, out_dir, smoke, random_weights)
+    extra = {} if methods is None else {"methods": list(methods)}
     prov = provenance(notebook, profile=profile, device=device, seed=seed, n_images=n_images, steps=steps,
-                      attributes=attributes, smoke=smoke, random_weights=random_weights, images=images)
+                      attributes=attributes, smoke=smoke, random_weights=random_weights, images=images, **extra)
     return out, prov
 
 
@@ -93,9 +95,14 @@ def figures_dir(profile: str, out_dir: str = "", smoke: bool = False, random_wei
 
 
 def check_parameters(profile: str, attributes: Sequence[str], n_images: int, *, device: str = "cpu", seed: int = 0,
-                     steps: int | None = None, random_weights: bool = False, images: str = "") -> None:
+                     steps: int | None = None, random_weights: bool = False, images: str = "",
+                     methods: Sequence[str] | None = None) -> None:
     """One-line errors for bad notebook parameters, before any work."""
     check_profile(profile)
+    if methods:
+        from ..evaluation.methods import check_methods
+
+        check_methods(methods)
     if isinstance(attributes, str) or not attributes:
         raise ValueError(f"attributes: expected a list of attribute names, got {attributes!r}")
     for a in attributes:
@@ -149,12 +156,18 @@ def training_curves(result):
 
 
 def setup(profile: str = "synthetic", n_images: int = 4, seed: int = 0, device: str = "cpu", smoke: bool = False,
-          steps: int = 100, celeba_root: str | None = None, random_weights: bool = False, images: str = ""):
+          steps: int = 100, celeba_root: str | None = None, random_weights: bool = False, images: str = "",
+          methods: Sequence[str] = ()):
     """The :class:`paperlib.profiles.Setup` of a profile (:func:`paperlib.profiles.get`): SynthFace
     with the trained classifier (trained first when missing), or the official networks on CelebA-HQ.
     ``random_weights`` (paper profile): a dry run with random-init networks on the photos of
-    ``images``; it prints a banner into the notebook saying so."""
+    ``images``; it prints a banner into the notebook saying so. ``methods`` (default all): only the
+    baselines among them are built (each is a full-size encoder in the paper profile)."""
     options = {"n_images": n_images, "seed": seed, "device": device, "smoke": smoke, "steps": steps}
+    if methods:
+        from ..evaluation.methods import BASELINES, check_methods
+
+        options["baselines"] = tuple(b for b in BASELINES if b in check_methods(methods))
     if celeba_root is not None:
         options["celeba_root"] = celeba_root
     if random_weights or images:
@@ -214,16 +227,18 @@ def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[in
 
 
 def tables(setup, attributes: Sequence[str], out_dir: Path, smoke: bool = False, seed: int = 0,
-           steps: int | None = None, progress: bool = True):
-    """Run (or resume) the evaluation under the project root's ``runs/eval-<profile>`` (suffixed like
-    :func:`classifier_dir` for other seeds/steps) and copy its tables (Markdown and CSV) into
-    ``out_dir``; returns the :class:`paperlib.evaluation.evaluate.EvalResult`."""
+           steps: int | None = None, progress: bool = True, methods: Sequence[str] = ()):
+    """Run (or resume) the evaluation of ``methods`` (default all) under the project root's
+    ``runs/eval-<profile>`` (suffixed like :func:`classifier_dir` for other seeds/steps) and copy its
+    tables (Markdown and CSV) into ``out_dir``; returns the :class:`paperlib.evaluation.evaluate.EvalResult`."""
     import shutil
 
     from ..evaluation.evaluate import evaluate
+    from ..evaluation.methods import ALL_METHODS
 
     eval_dir = run_dir("eval", setup.profile, seed, steps, smoke, setup.random_weights)
-    result = evaluate(setup, eval_dir, attributes=tuple(attributes), progress=progress)
+    result = evaluate(setup, eval_dir, attributes=tuple(attributes), methods=tuple(methods) or ALL_METHODS,
+                      progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in result.files:
         if f.suffix in (".md", ".csv"):

@@ -38,14 +38,18 @@ DRY_RUN_IMAGES: dict[str, int] = {"00_walkthrough": 2, "02_figure2": 4, "03_figu
 DRY_RUN_STEPS = 2
 
 
-def dry_run_parameters(name: str, images: str, n_images: int, steps: int, attributes: tuple[str, ...] = ()) -> dict:
+def dry_run_parameters(name: str, images: str, n_images: int, steps: int, attributes: tuple[str, ...] = (),
+                       methods: tuple[str, ...] = ()) -> dict:
     """The papermill parameters of notebook ``name`` in a dry run (``reproduce --random-weights``);
-    ``attributes``: every notebook's attributes instead of its own (a shorter run)."""
+    ``attributes``: every notebook's attributes instead of its own, ``methods``: the tables' methods
+    instead of all (shorter runs)."""
     params = {"random_weights": True, "images": images, "steps": steps}
     if attributes:
         params["attributes"] = list(attributes)
     if name == "05_tables":
         params["n_images"] = n_images
+        if methods:
+            params["methods"] = list(methods)
     elif name in DRY_RUN_IMAGES:
         params["n_images"] = min(n_images, DRY_RUN_IMAGES[name])
     if name in ("02_figure2", "04_figure4"):
@@ -139,13 +143,15 @@ def publish_executed(executed: Path, folder: Path) -> Path:
 
 def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = False, out_dir: str = "",
               notebooks: tuple[str, ...] = NOTEBOOKS, seed: int = 0, random_weights: bool = False, images: str = "",
-              n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = ()) -> dict:
+              n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = (),
+              methods: tuple[str, ...] = ()) -> dict:
     """Run the notebooks in order; returns ``{notebook: seconds}``. Prints one line per notebook.
 
     ``random_weights`` (paper profile): a dry run of every notebook at the official sizes with
     random-init networks on the photos of ``images``: ``n_images`` for the evaluation (default 2),
     at most :data:`DRY_RUN_IMAGES` for the others, ``steps`` training steps (default
-    :data:`DRY_RUN_STEPS`), ``attributes`` for every notebook (default: each notebook's own); executed notebooks in ``runs/random-weights/<profile>``, figures and
+    :data:`DRY_RUN_STEPS`), ``attributes`` for every notebook (default: each notebook's own),
+    ``methods`` for the tables (default all); executed notebooks in ``runs/random-weights/<profile>``, figures and
     tables in ``runs/random-weights/figures/<profile>``.
 
     Every argument is checked first (profile, device, notebooks; the paper profile's assets and
@@ -160,11 +166,15 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
     if unknown:
         raise ValueError(f"notebooks: unknown {', '.join(map(repr, unknown))}; expected some of {', '.join(NOTEBOOKS)}")
-    if (n_images is not None or steps is not None or attributes) and not random_weights:
-        raise ValueError("n_images, steps, attributes: only a dry run (--random-weights) takes them; the notebooks' "
-                         "own parameters set them otherwise")
+    if (n_images is not None or steps is not None or attributes or methods) and not random_weights:
+        raise ValueError("n_images, steps, attributes, methods: only a dry run (--random-weights) takes them; the "
+                         "notebooks' own parameters set them otherwise")
     for a in attributes:
         check_attribute(a)
+    if methods:
+        from ..evaluation.methods import check_methods
+
+        methods = tuple(check_methods(methods))
     n_images = 2 if n_images is None else check_positive_int("n_images", n_images)
     steps = DRY_RUN_STEPS if steps is None else check_positive_int("steps", steps)
     # the paper profile: every asset and the CelebA-HQ folder (or a dry run's photos); stops before any work
@@ -178,7 +188,8 @@ def reproduce(profile: str = "synthetic", *, device: str = "cpu", smoke: bool = 
         params = {"profile": profile, "device": device, "seed": seed, "smoke": smoke, "out_dir": out_dir,
                   **(SMOKE[name] if smoke else {}),
                   **({"images": images} if images else {}),
-                  **(dry_run_parameters(name, images, n_images, steps, tuple(attributes)) if random_weights else {})}
+                  **(dry_run_parameters(name, images, n_images, steps, tuple(attributes), methods)
+                     if random_weights else {})}
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
         t0 = time.perf_counter()
         executed = run_notebook(name, params, runs_dir)
@@ -236,7 +247,7 @@ def reproduce_and_check(profile: str = "synthetic", *, device: str = "cpu", out_
 def reproduce_command(profile: str = "synthetic", *, device: str | None = None, smoke: bool = False, out_dir: str = "",
                       only: tuple[str, ...] | None = None, random_weights: bool = False, images: str = "",
                       n_images: int | None = None, steps: int | None = None, attributes: tuple[str, ...] = (),
-                      check: bool = False, outside_only: bool = False) -> int:
+                      methods: tuple[str, ...] = (), check: bool = False, outside_only: bool = False) -> int:
     """The ``reproduce`` command: :func:`reproduce` (or with ``check``, :func:`reproduce_and_check` and
     its status) of the notebooks ``only`` (default all) on ``device`` (default the profile's); a bad
     argument or a failed notebook is one line ``error: ...`` and status 1."""
@@ -253,14 +264,14 @@ def reproduce_command(profile: str = "synthetic", *, device: str | None = None, 
         if outside_only and not check:
             raise ValueError("outside-only: only with --check")
         if check:
-            if smoke or random_weights or images or n_images or steps or attributes:
+            if smoke or random_weights or images or n_images or steps or attributes or methods:
                 raise ValueError("check: compares a full run with the committed figures; drop --smoke, "
-                                 "--random-weights, --images, --n-images, --steps and --attributes")
+                                 "--random-weights, --images, --n-images, --steps, --attributes and --methods")
             return reproduce_and_check(profile, device=device, out_dir=out_dir, notebooks=notebooks,
                                        only_outside=outside_only)
         reproduce(profile, device=device, smoke=smoke, out_dir=out_dir, notebooks=notebooks,
                   random_weights=random_weights, images=images, n_images=n_images, steps=steps,
-                  attributes=tuple(attributes))
+                  attributes=tuple(attributes), methods=tuple(methods))
     except (NotebookFailed, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,8 +1,16 @@
 """The paper profile's full-size dry run: ``reproduce --profile paper --random-weights`` on the 14
 real sample photos of ``../shared/data/sample_faces``, at the official sizes with random-init
-networks, on the CPU, at the smallest N (one evaluation image, one training step) and one attribute
-(Smiling: it has the baselines and the authors' mouth path) to fit the CI budget; the README records
-a whole run (4 attributes, N = 14, all six notebooks) on a GPU.
+networks, on the CPU, at the smallest N (one evaluation image, one training step of one pair), one
+attribute (Smiling: it has the baselines and the authors' mouth path) and each code path of the tables
+once (:data:`CI_METHODS`) to fit the CI budget; the README records a whole run (4 attributes, N = 14,
+all six notebooks, every method) on a GPU.
+
+The methods left out add no path of their own: the ablation rows (Grad-CAM++, +TTA, +Eigen,
++TTA+Eigen) are mask variants of the same :func:`paperlib.method.pipeline.edit_variants` call whose
+every step (Grad-CAM++, TTA, Eigen, parsing) the Diff-CAM++ rows run, each adding one more 1024²
+deghosting pass (~23 s on one CPU thread); ReStyle is :func:`paperlib.profiles.paper.baseline_editor`
+as e4e is, with an encoder whose official-size forward the goldens check
+(``tests/models/test_golden.py``, ``restyle-*-ffhq-encode``).
 
 CI runs the notebooks whose full-size path no other test covers (:data:`CI_NOTEBOOKS`): training
 (01: pSp + StyleGAN2 1024² pairs, a ResNet101 step at 256²) and the tables (05: every method at
@@ -27,11 +35,15 @@ from PIL import Image
 from helpers import enter_project
 from helpers import sidecar as _sidecar
 from paperlib.method.attributes import ATTRIBUTES
+from paperlib.method.names import AUTHORS_CODE
 from paperlib.cli import main
+from paperlib.evaluation.methods import ALL_METHODS, SLUG
 from paperlib.teaching.reproduce import NOTEBOOKS, reproduce
 
 #: The notebooks of the CI dry run (see the module docstring).
 CI_NOTEBOOKS = ("01_train_diffcam", "05_tables")
+#: The methods of its tables: each code path once (see the module docstring).
+CI_METHODS = ("pSp", "e4e", "EOGI", "Diff-CAM++", AUTHORS_CODE)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,7 @@ def dry_run(shared, tmp_path_factory):
         enter_project(mp, work)
         t0 = time.perf_counter()
         times = reproduce("paper", device="cpu", random_weights=True, images=str(faces), n_images=1, steps=1,
-                          attributes=("Smiling",), notebooks=CI_NOTEBOOKS)
+                          attributes=("Smiling",), notebooks=CI_NOTEBOOKS, methods=CI_METHODS)
         print(f"\ndry run, {len(CI_NOTEBOOKS)} notebooks on CPU: {time.perf_counter() - t0:.0f} s "
               f"({', '.join(f'{k} {v:.0f} s' for k, v in times.items())})")
     return work, times
@@ -60,6 +72,7 @@ def test_every_notebook_runs_and_writes_only_under_runs(dry_run):
         assert "RANDOM WEIGHTS" in text or name == "01_train_diffcam", f"{name}: no RANDOM WEIGHTS banner"
         params = _sidecar(figs, name)["provenance"]["parameters"]
         assert params["random_weights"] is True and params["profile"] == "paper"
+        assert params.get("methods", list(CI_METHODS)) == list(CI_METHODS)
 
 
 def test_outputs_are_stamped_random_weights(dry_run):
@@ -70,8 +83,7 @@ def test_outputs_are_stamped_random_weights(dry_run):
                       .read_text())["rows"]
     computed = [r for r in rows if r["mean"] is not None]
     assert computed and all(r["status"] == "random weights" and r["delta"] is None for r in computed)
-    assert {r["method"] for r in computed} >= {"pSp", "e4e", "ReStyle", "EOGI", "Diff-CAM++",
-                                               "Diff-CAM++ (authors' code)"}
+    assert {r["method"] for r in computed} == set(CI_METHODS)
     meta = json.loads(Image.open(figs / "training_curves.png").info["Description"])
     assert meta["parameters"]["random_weights"] is True
     train = _sidecar(figs, "01_train_diffcam")["numbers"]
@@ -103,8 +115,11 @@ def test_dry_run_needs_photos_and_stays_out_of_figures(shared, tmp_path, tmp_pro
               "error: random_weights: only the paper profile takes it (SynthFace draws its own faces and trains "
               "its own classifier)"),
              (["--profile", "synthetic", "--n-images", "3"],
-              "error: n_images, steps, attributes: only a dry run (--random-weights) takes them; the notebooks' own "
-              "parameters set them otherwise"),
+              "error: n_images, steps, attributes, methods: only a dry run (--random-weights) takes them; the "
+              "notebooks' own parameters set them otherwise"),
+             (["--profile", "paper", "--random-weights", "--images", faces, "--methods", "pSp", "nope"],
+              "error: methods: unknown 'nope'; expected some of " + ", ".join(ALL_METHODS) + " (or their slugs "
+              + ", ".join(SLUG[m] for m in ALL_METHODS) + ")"),
              (["--profile", "paper", "--random-weights", "--images", faces, "--attributes", "Smile"],
               "error: attribute: unknown attribute 'Smile'; expected one of " + ", ".join(ATTRIBUTES))]
     for argv, message in cases:
