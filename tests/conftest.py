@@ -46,7 +46,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_paper_dry_run.py::test_walkthrough_steps_with_the_paper_wiring": ("slow",),
     "test_edit.py::edited": ("slow",),
     "test_align.py::samples": ("slow",),
-    "test_identity.py": ("slow",),
+    "test_align.py::test_edit_random_weights_writes_the_identity_distance": ("slow",),
     "test_evaluate_image_major.py": ("slow",),
     "test_encoders.py::full": ("slow",),
     "test_train.py::learned": ("slow",),

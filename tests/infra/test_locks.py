@@ -41,6 +41,9 @@ def test_two_trainings_on_one_folder(tmp_path):
     first = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_owner(out, first)
+        # paused, it still holds the folder (a live process, lock taken), but no longer trains on the
+        # cores the second one starts on: the check is the same, without a training's CPU time
+        first.send_signal(signal.SIGSTOP)
         t0 = time.perf_counter()
         second = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         wall = time.perf_counter() - t0
@@ -83,7 +86,7 @@ def test_evaluate_on_a_cache_in_use(holder):
 
 def test_waiting_for_a_folder(tmp_path, capsys):
     folder = tmp_path / "short"
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder), "2"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder), "1"], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     t0 = time.perf_counter()
     with folder_lock(folder, "evaluate", wait=60):

@@ -96,12 +96,14 @@ def test_side_effects_are_weaker_than_the_attribute(attribute):
 
 
 def test_classifier_learns_the_synthetic_world():
-    """A short run of EOGI's recipe on SynthFace pairs (64², ResNet18) is far above chance (1/7)."""
+    """A short run of EOGI's recipe on SynthFace pairs (64², ResNet18) is far above chance (1/7).
+    24 steps (was 40): held-out accuracy measured 0.92, 0.80, 0.87, 0.95, 0.95 for seeds 0-4 (40 steps:
+    1.00 for seed 0), so the 0.6 bound holds with margin across seeds, not by one lucky draw."""
     from paperlib.synth import pair_source
     from paperlib.method.train import TrainConfig, train
     import tempfile
 
     with tempfile.TemporaryDirectory() as out:
-        result = train(TrainConfig(steps=40, arch="resnet18", seed=0, lr=1e-3, checkpoint_every=40, eval_batches=3,
+        result = train(TrainConfig(steps=24, arch="resnet18", seed=0, lr=1e-3, checkpoint_every=24, eval_batches=3,
                                    out_dir=out), pair_source(size=64), progress=False)
     assert result.heldout_accuracy > 0.6
