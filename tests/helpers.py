@@ -104,3 +104,30 @@ def small_paper_components(attributes, generation: str = "fixed", seed: int = 0)
     c = components("cpu", generation, psp=psp, classifier=DiffNet(17, "resnet18"), parser=BiSeNet(),
                    deghoster=deghoster, directions=dirs, cam_size=64)
     return c, psp, dirs
+
+
+def aligned_sample_photos(tmp_path_factory) -> dict:
+    """name -> (photo RGB, its aligned faces) for the 14 photos of ``../shared/data/sample_faces``
+    (dlib, ~10 s). Computed once per test run and shared by the files that use it
+    (tests/photo/test_align.py, test_identity.py), also across pytest-xdist workers: the first
+    one pickles it under the run's base temporary folder, under a file lock."""
+    import pickle
+
+    from filelock import FileLock
+
+    from paperlib.infra.images import read_photo
+    from paperlib.photo.align import align_photo
+
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "aligned-sample-photos.pickle"
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        folder = require_shared() / "data" / "sample_faces"
+        out = {}
+        for photo in sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem)):
+            rgb = read_photo(photo)
+            out[photo.name] = (rgb, align_photo(rgb, source=photo.name))
+        assert len(out) == 14, f"{folder}: {len(out)} photos, expected 14"
+        path.write_bytes(pickle.dumps(out))
+        return out
