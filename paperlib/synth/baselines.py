@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from ..method.attributes import ATTRIBUTES, INTERFACEGAN_ATTRIBUTES, check_attribute
-from .inverter import check_images, single_threaded
+from .inverter import check_images, fitted, single_threaded
 from .world import ATTRIBUTE_COORD, LATENT_DIM, SynthWorld, attribute_strength
 
 #: The fitting resolution (as the pSp-like inverter's) and the training sample.
@@ -93,7 +93,7 @@ def training_set(n: int = N_TRAIN, seed: int = TRAIN_SEED) -> tuple[torch.Tensor
 
 
 # ------------------------------------------------------------------------------------ e4e-like
-@functools.lru_cache(maxsize=2)
+@fitted(maxsize=2)
 def _fit_e4e(n: int, seed: int, penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
     w, images = training_set(n, seed)
     with single_threaded():
@@ -122,7 +122,7 @@ def _restyle_features(target: torch.Tensor, current: torch.Tensor) -> torch.Tens
     return torch.cat([pooled(target, RESTYLE_FEATURES), pooled(current, RESTYLE_FEATURES)], dim=1)
 
 
-@functools.lru_cache(maxsize=2)
+@fitted(maxsize=2)
 def _fit_restyle(n: int, seed: int, penalty: float, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(A, b, w_0)``: the shared residual map, refitted after each step on every pair visited so far."""
     w, images = training_set(n, seed)
@@ -222,7 +222,7 @@ def logistic_normal(x: torch.Tensor, y: torch.Tensor, c: float = LOGISTIC_C, ite
     return (normal / normal.norm()).float()
 
 
-@functools.lru_cache(maxsize=2)
+@fitted(maxsize=2)
 def _directions(n: int, seed: int, c: float) -> tuple[tuple[str, torch.Tensor], ...]:
     w = labelled_latents(n, seed)
     with single_threaded():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Iterator
+import os
+from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +46,36 @@ def single_threaded() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@functools.lru_cache(maxsize=4)
+#: A folder where the deterministic fits below are kept on disk as well (opt-in; unset: memory only). The
+#: distributed tests set it so that each torchrun rank loads what the single-process run fitted instead of
+#: fitting again (5 s a process). One folder per checkout: the key is the function and its arguments.
+FIT_CACHE_ENV = "PAPERLIB_FIT_CACHE"
+
+
+def fitted(maxsize: int) -> Callable[[Callable], Callable]:
+    """``functools.lru_cache(maxsize)`` for a seeded fit (tensors out, hashable arguments in), plus a
+    copy under ``$PAPERLIB_FIT_CACHE`` when it is set: read back when present, else written atomically."""
+    def wrap(fn: Callable) -> Callable:
+        @functools.lru_cache(maxsize=maxsize)
+        @functools.wraps(fn)
+        def cached(*args):
+            folder = os.environ.get(FIT_CACHE_ENV)
+            if not folder:
+                return fn(*args)
+            path = Path(folder) / f"{fn.__module__}.{fn.__qualname__}{args!r}.pt"
+            if path.is_file():
+                return torch.load(path)
+            out = fn(*args)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            torch.save(out, tmp)
+            os.replace(tmp, path)
+            return out
+        return cached
+    return wrap
+
+
+@fitted(maxsize=4)
 def _fit(size: int, n_train: int, seed: int, ridge: float) -> torch.Tensor:
     world = SynthWorld(size)
     gen = torch.Generator().manual_seed(seed)
