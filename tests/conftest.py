@@ -33,7 +33,6 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_paper_dry_run.py::dry_run": ("slow", "notebook"),
     "test_notebooks.py::smoke_run": ("slow", "notebook"),
     "test_notebooks.py::test_kernel_prints_no_transport_warning": ("slow", "notebook"),
-    "test_notebooks_cwd.py::test_walkthrough_from_notebooks_folder_writes_under_the_root": ("slow", "notebook"),
     # JupyterLab in headless Chromium
     "test_browser.py": ("slow", "browser"),
     # torchrun launches (and their single-process references)

@@ -100,6 +100,9 @@ def lab(tmp_path):
     settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)  # every cell in the DOM (no windowing), so the prompts and outputs can be read
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    labconfig = tmp_path / "jupyter-config" / "labconfig"
+    labconfig.mkdir(parents=True)  # no "build needed?" check of the page (node subprocesses; nothing is built here)
+    (labconfig / "page_config.json").write_text(json.dumps({"buildCheck": False, "buildAvailable": False}))
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, ROOT_ENV: str(root), "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT),
            os.environ.get("PYTHONPATH")))), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
@@ -109,7 +112,8 @@ def lab(tmp_path):
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
            "--LabApp.extension_manager=readonly",
            f"--LabApp.user_settings_dir={tmp_path / 'settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LanguageServerManager.autodetect=False"]  # no search for language servers (npm) at start
     log_path = tmp_path / "lab.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -123,7 +127,7 @@ def lab(tmp_path):
                 break
             except OSError:
                 assert time.monotonic() - t0 < 90, f"JupyterLab did not answer: {log_path.read_text()[-3000:]}"
-                time.sleep(0.5)
+                time.sleep(0.1)
         yield url, token, folder, root
     finally:
         proc.terminate()
@@ -134,8 +138,9 @@ def lab(tmp_path):
             proc.wait()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One headless Chromium for the module's tests (each leaves it on about:blank)."""
     from selenium import webdriver
 
     binary, driver_path = _tools()
@@ -149,6 +154,22 @@ def browser():
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def lab_page(lab, browser):
+    """The module's Chromium for a JupyterLab page; afterwards back on about:blank before JupyterLab
+    stops, without the "leave the page?" prompt of the unsaved notebook, so the next test finds a
+    quiet browser."""
+    yield browser
+    from selenium.common.exceptions import UnexpectedAlertPresentException
+
+    try:
+        browser.execute_script("window.addEventListener('beforeunload', e => e.stopImmediatePropagation(), true)")
+        browser.get("about:blank")
+    except UnexpectedAlertPresentException:
+        browser.switch_to.alert.accept()
+        browser.get("about:blank")
 
 
 def _wait(what: str, condition, timeout: float, every: float = 0.2):
@@ -223,12 +244,13 @@ def _change(driver, control) -> str:
     raise AssertionError(f"a control of an unknown kind: {control.get_attribute('outerHTML')[:300]}")
 
 
-def test_explorer_in_jupyterlab(lab, browser):
+def test_explorer_in_jupyterlab(lab, lab_page):
     """Run all cells in JupyterLab; every explorer control changes the picture; no cell shows an
     error; nothing is written beside the notebook, the outputs land under the project root."""
     from selenium.webdriver.common.by import By
 
     url, token, folder, root = lab
+    browser = lab_page
     before = _beside(folder / "notebooks")
     t0 = time.monotonic()
     browser.get(f"{url}/lab/tree/notebooks/{NOTEBOOK}.ipynb?token={token}")
@@ -237,7 +259,7 @@ def test_explorer_in_jupyterlab(lab, browser):
         urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=5))), 60)
     _run_all(browser)
     try:
-        _wait("every cell to run", lambda: _finished(browser) or _errors(browser), RUN_TIMEOUT, every=0.5)
+        _wait("every cell to run", lambda: _finished(browser) or _errors(browser), RUN_TIMEOUT)
     finally:
         browser.save_screenshot(str(folder.parent / "after-run-all.png"))
     assert _finished(browser), _prompts(browser)
