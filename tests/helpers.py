@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 #: paperlib.infra.paths.ENV (not imported: the helpers stay importable without paperlib's imports;
-#: tests/teaching/test_notebooks_cwd.py checks that the two agree).
+#: tests/infra/test_paths.py checks that the two agree).
 ROOT_ENV = "PAPERLIB_ROOT"
 
 

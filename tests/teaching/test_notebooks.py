@@ -16,6 +16,7 @@ import pytest
 
 from helpers import ROOT, ROOT_ENV, enter_project
 from helpers import sidecar as _sidecar
+from paperlib.synth.inverter import FIT_CACHE_ENV
 from paperlib.teaching.reproduce import NOTEBOOKS, SMOKE, reproduce, run_notebook
 
 PARAMETERS = {"profile", "device", "seed", "n_images", "steps", "attributes", "out_dir", "smoke", "random_weights",
@@ -81,14 +82,18 @@ class SmokeRun:
 def smoke_run(tmp_path_factory):
     """Every notebook once, in order, at smoke sizes with the default output paths (what ``reproduce
     --smoke`` passes them), each kernel started in ``notebooks/`` as JupyterLab starts it; the
-    project root is a scratch folder ($PAPERLIB_ROOT), so nothing may land in the repo."""
+    project root is a scratch folder ($PAPERLIB_ROOT), so nothing may land in the repo. The synthetic
+    setup's seeded fits (~5 s a kernel) are made by the first kernel and loaded by the others
+    ($PAPERLIB_FIT_CACHE, :func:`paperlib.synth.inverter.fitted`)."""
     work = tmp_path_factory.mktemp("reproduce")
     logs = tmp_path_factory.mktemp("descriptors")
+    fits = tmp_path_factory.mktemp("fits")
     notebooks = ROOT / "notebooks"
     before = _files(notebooks)
     with pytest.MonkeyPatch.context() as mp, _descriptor_output(logs):
         mp.chdir(notebooks)  # where the kernels start: JupyterLab's case, away from the project root
         mp.setenv(ROOT_ENV, str(work))
+        mp.setenv(FIT_CACHE_ENV, str(fits))
         subprocess.run([sys.executable, "-c", f"import sys; sys.stderr.write({PROBE!r})"], check=True)
         times = reproduce("synthetic", smoke=True)
     return SmokeRun(work, times, before, (logs / "stdout.txt").read_text(), (logs / "stderr.txt").read_text())
@@ -129,7 +134,7 @@ def test_kernels_in_notebooks_folder_write_under_the_root(smoke_run):
     """JupyterLab's case: the kernels start in notebooks/. Nothing is written there (no
     notebooks/runs/, no notebooks/figures/); the classifier (trained by the walkthrough, the first
     notebook), the sidecars and every default output land under the project root.
-    (Formerly test_notebooks_cwd.py's own run of the walkthrough from notebooks/.)"""
+    (Formerly tests/teaching/test_notebooks_cwd.py's own run of the walkthrough from notebooks/.)"""
     root = smoke_run.root
     assert _files(ROOT / "notebooks") == smoke_run.notebooks_before
     assert (root / "runs" / "smoke" / "diffnet-synthetic-seed0-steps3" / "diffnet.pt").is_file()

@@ -1,8 +1,9 @@
-"""Notebooks run from any working folder: default paths (the trained classifier, runs/, figures/)
-resolve from the project root, never from the kernel's folder (JupyterLab starts a notebook's
-kernel in notebooks/). Here: the rules of the project root. The kernels' side, every notebook with
-its kernel in notebooks/ and a temporary project root ($PAPERLIB_ROOT), writing nothing there:
-test_notebooks.py's smoke run (test_kernels_in_notebooks_folder_write_under_the_root)."""
+"""``paperlib.infra.paths``: default paths (the trained classifier, runs/, figures/) resolve from the
+project root, never from the current folder, so notebooks run from any working folder (JupyterLab
+starts a notebook's kernel in notebooks/). Here: the rules of the project root. The kernels' side,
+every notebook with its kernel in notebooks/ and a temporary project root ($PAPERLIB_ROOT), writing
+nothing there: tests/teaching/test_notebooks.py's smoke run
+(test_kernels_in_notebooks_folder_write_under_the_root)."""
 
 from __future__ import annotations
 
