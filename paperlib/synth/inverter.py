@@ -46,9 +46,10 @@ def single_threaded() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-#: A folder where the deterministic fits below are kept on disk as well (opt-in; unset: memory only). The
-#: distributed tests set it so that each torchrun rank loads what the single-process run fitted instead of
-#: fitting again (5 s a process). One folder per checkout: the key is the function and its arguments.
+#: A folder where the deterministic fits below are kept on disk as well (opt-in; unset: memory only), so
+#: that several processes of one run share them: the tests' torchrun ranks and notebook kernels load what
+#: the first process fitted instead of fitting again (~5 s a process). The key is the function and its
+#: arguments, not the code: use a fresh folder per run (a folder kept across a code change holds stale fits).
 FIT_CACHE_ENV = "PAPERLIB_FIT_CACHE"
 
 
