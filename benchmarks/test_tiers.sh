@@ -6,6 +6,7 @@
 # Prints one markdown row per tier (paste them into docs/test-tiers.md) and keeps each log in
 # $LOGS (default runs/test-tiers/). Peak memory: the largest resident set of one process (GNU time)
 # and the peak sum over the whole process tree (workers, kernels, torchrun ranks; sampled every 0.5 s).
+# The environment is the Makefile's (TEST_ENV): one torch thread a worker, glibc malloc keeping freed memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -52,7 +53,7 @@ for tier in "${tiers[@]}"; do
     args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadfile --no-loadscope-reorder --durations=15)
     [ -z "$expr" ] || args+=(-m "$expr")
     log="$LOGS/$tier.log"
-    OMP_NUM_THREADS=1 /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &
+    OMP_NUM_THREADS=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184 /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &
     run=$!
     together=$(tree_peak "$run")
     wait "$run" || true
