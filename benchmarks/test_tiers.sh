@@ -57,7 +57,8 @@ for tier in "${tiers[@]}"; do
     run=$!
     together=$(tree_peak "$run")
     wait "$run" || true
-    read -r _ wall user sys rss <"$LOGS/$tier.time"
+    # the last line: GNU time writes "Command exited with non-zero status N" first when a test failed
+    read -r _ wall user sys rss < <(tail -n 1 "$LOGS/$tier.time")
     summary=$(grep -E "^(=+ )?[0-9]+ (passed|failed|skipped|deselected)" "$log" | tail -1 | sed 's/=//g; s/^ *//; s/ *$//')
     printf '| %s | `%s` | %s | %.0f s | %.0f s | %.1f / %s GB |\n' "$tier" "${expr:-(all)}" "$summary" "$wall" \
         "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1048576" | bc -l)" "$together"

@@ -214,7 +214,9 @@ def on_ranks(purpose: str, check: Callable[[], tuple], setup: Callable[[dict], T
             options["device"] = dist.device(device)
         with main_lock(dist, out, purpose):  # before the setup, which may train a classifier for minutes
             built = dist.main_first(lambda: setup(options))
-            return 0, dist, (built, work(built, out, dist, options["progress"]))
+            result = work(built, out, dist, options["progress"])
+            dist.barrier()  # leave together: no rank tears down its connections while rank 0 still writes
+            return 0, dist, (built, result)
     except (ValueError, FileNotFoundError, FolderBusy) as err:
         if prints_error(dist, err, checked):
             print(f"error: {err}", file=sys.stderr)

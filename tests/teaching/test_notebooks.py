@@ -246,3 +246,29 @@ def test_explorer_callback_draws_every_toggle_combination(small_setup):
     for i in range(4):
         off = (True,) * i + (False,) + (True,) * (3 - i)
         assert not np.array_equal(images[off], images[(True,) * 4])
+
+
+def test_reproduce_passes_an_explicit_out_dir_and_publishes_beside_it(tmp_project, monkeypatch):
+    """``reproduce(out_dir=...)``'s own plumbing, without kernels (the smoke run uses the default
+    paths; a notebook writing into an explicit out_dir: test_parameters_flow): every notebook gets
+    the folder, the smoke sizes and the profile, and its executed copy is published into
+    ``<out_dir>/notebooks/`` for reading."""
+    from paperlib.teaching import reproduce as rep
+
+    calls = []
+
+    def executed(name, parameters, runs_dir, cwd=None):
+        calls.append((name, parameters))
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), runs_dir / f"{name}.ipynb")
+        return runs_dir / f"{name}.ipynb"
+
+    monkeypatch.setattr(rep, "run_notebook", executed)
+    out = tmp_project / "elsewhere" / "figs"
+    times = reproduce("synthetic", smoke=True, out_dir=str(out), notebooks=("01_train_diffcam", "05_tables"))
+    assert list(times) == ["01_train_diffcam", "05_tables"]
+    for name, parameters in calls:
+        assert parameters["out_dir"] == str(out) and parameters["profile"] == "synthetic", name
+        assert parameters["smoke"] is True and parameters["steps"] == SMOKE[name]["steps"], name
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_train_diffcam.ipynb", "05_tables.ipynb"]
+    assert not (tmp_project / "runs" / "smoke" / "figures").exists()
