@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast reproduce book bench venv clean-venv
+.PHONY: test test-fast test-env reproduce book bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ UNIT_TIER      := not slow and not notebook and not browser and not distributed 
 # (1024², hundreds of MB each) are otherwise mapped and zeroed anew at every layer. Measured on the goldens'
 # pSp and deghosting tests: 92 -> 65 s of CPU (sys 29 -> 4 s), 2.8 -> 4.6 GB peak (docs/test-tiers.md).
 TEST_ENV       := OMP_NUM_THREADS=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184
+
+# the environment alone, for benchmarks/test_tiers.sh
+test-env:
+	@echo $(TEST_ENV)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -q --durations=15 $(PYTEST_XDIST)

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 LOGS=${LOGS:-runs/test-tiers}
 WORKERS=${PYTEST_WORKERS:-2}
+TEST_ENV=$(make -s --no-print-directory test-env)  # the Makefile's: one torch thread, glibc malloc keeping memory
 mkdir -p "$LOGS"
 
 declare -A EXPR=(
@@ -53,7 +54,7 @@ for tier in "${tiers[@]}"; do
     args=(-q -p no:cacheprovider -n "$WORKERS" --dist loadfile --no-loadscope-reorder --durations=15)
     [ -z "$expr" ] || args+=(-m "$expr")
     log="$LOGS/$tier.log"
-    OMP_NUM_THREADS=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184 /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &
+    env $TEST_ENV /usr/bin/time -f "TIME %e %U %S %M" -o "$LOGS/$tier.time" "$PY" -m pytest "${args[@]}" >"$log" 2>&1 &
     run=$!
     together=$(tree_peak "$run")
     wait "$run" || true

@@ -62,11 +62,10 @@ def _leaderboard_args(root, out):
             "--classifier", str(root / "diffnet.pt"), "--out", str(out), "--quiet"]
 
 
-#: ``python -c SEQUENCE CMD1 --then CMD2``: ``paperlib.cli.main`` on each command in turn, in one process
-#: (exit status: that of the first that fails).
-SEQUENCE = ("import sys; from paperlib.cli import main; cmds = [[]]; "
-            "[cmds.append([]) if a == '--then' else cmds[-1].append(a) for a in sys.argv[1:]]; "
-            "sys.exit(next((rc for rc in map(main, cmds) if rc), 0))")
+#: ``python -c SEQUENCE '[CMD1, CMD2]'`` (a JSON list of argument lists): ``paperlib.cli.main`` on each
+#: command in turn, in one process (exit status: that of the first that fails).
+SEQUENCE = ("import json, sys; from paperlib.cli import main; "
+            "sys.exit(next((rc for rc in map(main, json.loads(sys.argv[1])) if rc), 0))")
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +73,9 @@ def reference(work):
     """The single-process runs, in one process (one start, one fitting of the setup): ``evaluate`` (same
     images, batch, methods as the torchrun launches) into single/, then ``leaderboard`` into lb-one/."""
     root, env = work
-    res = subprocess.run([sys.executable, "-c", SEQUENCE, *_args(root, root / "single"), "--then",
-                          *_leaderboard_args(root, root / "lb-one")], env=env, cwd=root, capture_output=True,
-                         text=True, timeout=600)
+    commands = [_args(root, root / "single"), _leaderboard_args(root, root / "lb-one")]
+    res = subprocess.run([sys.executable, "-c", SEQUENCE, json.dumps(commands)], env=env, cwd=root,
+                         capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     return root / "single"
 
