@@ -4,7 +4,8 @@ It implements the same small interfaces as the real components, so :mod:`paperli
 runs on it unchanged: ``components(...)`` plugs the world's generator, directions, inverter
 (a ridge-regression encoder) and exact parsing maps (a stand-in for BiSeNet) into the
 pipeline; :mod:`paperlib.synth.baselines` gives the e4e / ReStyle / InterFaceGAN analogues
-(``baseline_editors(world)``: the editors of the tables' e4e and ReStyle rows). Deghosting
+(``baseline_editors(world)``: the editors of the tables' e4e and ReStyle rows);
+:mod:`paperlib.synth.strength` reads attribute strengths from pixels (``strength_estimator(world)``). Deghosting
 is the identity here: we found no cheap honest stand-in for EOGI's network, and an identity
 cannot flatter the numbers.
 """
@@ -20,11 +21,13 @@ from ..method.pipeline import Components
 from .baselines import E4ELikeEncoder, ReStyleLikeInverter, baseline_editors, interfacegan_directions
 from .inverter import SynthInverter
 from .scores import blend_errors, intended_region, localization
+from .strength import StrengthEstimator, strength_estimator, strength_kept
 from .world import LATENT_DIM, Rendered, SynthWorld
 
 __all__ = ["SynthWorld", "SynthInverter", "E4ELikeEncoder", "ReStyleLikeInverter", "baseline_editors",
            "interfacegan_directions", "Observed", "observe", "pair_source", "components",
-           "intended_region", "localization", "blend_errors", "LATENT_DIM", "Rendered"]
+           "intended_region", "localization", "blend_errors", "StrengthEstimator", "strength_estimator",
+           "strength_kept", "LATENT_DIM", "Rendered"]
 
 
 @dataclass
