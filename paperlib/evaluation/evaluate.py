@@ -53,7 +53,7 @@ from ..infra.files import atomic_bytes, read_json, write_json
 from .cache import CorruptEntry, EvalCache, chunks, load_arrays, rank_chunks, load_png, png_complete, save_arrays, save_png, to_uint8
 from ..infra.distributed import Dist, main_lock
 from .methods import ALL_METHODS, BASELINES, KEEP_IMAGES, MASK_METHODS, check_arguments
-from ..method.pipeline import VARIANTS, edit_variants, prepare, uses_tta, variant_config
+from ..method.pipeline import VARIANTS, edit, edit_variants, prepare, uses_tta, variant_config
 from ..profiles import Setup
 from ..infra.provenance import record
 from .published import TABLE_NUMBER
@@ -75,30 +75,38 @@ class EvalResult:
 
 
 # ------------------------------------------------------------------------------- generation
+Kept = dict[str, dict[str, list]]  # method -> judge's values name ("kept:<judge>") -> per-image values (None: NaN)
+
+
 def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
-                  source: torch.Tensor | None = None
-                  ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]]:
+                  source: torch.Tensor | None = None, reference_alpha: float | None = None
+                  ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]], Kept]]:
     """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
-    and the profile's ground-truth scores of each mask variant (empty without ground truth),
-    per attribute. The per-image work is done once for all attributes (module doc).
-    ``source``: the photos of ``indices`` when the caller has already loaded them."""
+    the profile's ground-truth scores of each mask variant (empty without ground truth) and each
+    method's edit kept by every judge (:func:`paperlib.evaluation.judges.judge_outputs`, against the
+    edit of ``reference_alpha``, default ``alpha``), per attribute. The per-image work is done once
+    for all attributes (module doc). ``source``: the photos of ``indices`` when the caller has
+    already loaded them."""
+    from .judges import judge_outputs
+
     source = setup.load_sources(list(indices)) if source is None else source
     c = setup.components
+    reference = alpha if reference_alpha is None else reference_alpha
     variants = {a: tuple(MASK_METHODS[m] for m in ms if m in MASK_METHODS) for a, ms in todo.items()}
     edits = [a for a, ms in todo.items() if "pSp" in ms or variants[a]]
-    prepared = None
-    if edits:
-        every = [v for a in edits for v in variants[a]]
-        parsing = None
-        if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
-            parsing = setup.source_parsing(indices, source)
-        prepared = prepare(c, source, parsing_source=parsing, tta=uses_tta(every))
+    every = [v for a in edits for v in variants[a]]
+    parsing = None
+    if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
+        parsing = setup.source_parsing(indices, source)
+    prepared = prepare(c, source, parsing_source=parsing, tta=uses_tta(every))  # the judges need I' too
     out = {}
     for attribute, methods in todo.items():
         outputs: dict[str, torch.Tensor] = {}
         scores: dict[str, dict[str, list[float]]] = {}
+        edited = None
         if attribute in edits:
             e = edit_variants(c, prepared, attribute, variants[attribute], alpha=alpha)
+            edited = e.edited
             if "pSp" in methods:
                 outputs["pSp"] = e.edited
             for m in methods:
@@ -110,14 +118,18 @@ def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence
             if m in BASELINES:
                 with torch.no_grad():
                     outputs[m] = setup.baselines[m](source, attribute)
-        out[attribute] = (outputs, scores)
+        if edited is None or reference != alpha:
+            edited = edit(c, prepared.latents, attribute, reference)[1]
+        quantised = {m: (_quantised(o) * 2 - 1).to(o) for m, o in outputs.items()}  # what a saved PNG holds
+        kept = judge_outputs(setup, indices, prepared, edited, quantised, attribute, reference)
+        out[attribute] = (outputs, scores, kept)
     return out
 
 
 def compute_batch(setup: Setup, indices: Sequence[int], attribute: str, methods: Sequence[str],
                   alpha: float = 20.0) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]]]:
     """:func:`compute_chunk` for one attribute: ``(outputs, ground-truth scores)``."""
-    return compute_chunk(setup, indices, {attribute: list(methods)}, alpha)[attribute]
+    return compute_chunk(setup, indices, {attribute: list(methods)}, alpha)[attribute][:2]
 
 
 # ------------------------------------------------------------------------- scoring and cache
@@ -140,13 +152,32 @@ def _chunk_status(setup: Setup, cache: EvalCache, attribute: str, idx: list[int]
         return "compute", None
     values, made_with = rec.get("values", {}), rec.get("ids", {})
     have = all(len(values.get(m, {}).get(name, [])) == len(idx) and made_with.get(name) == ids[name]
-               for m in methods for name in per_image)
+               for m in methods for name in (*per_image, *judged_names(ids)))
     if have and fid is not None:
         feats = load_arrays(cache.features(attribute, idx))
         have = made_with.get("FID") == ids["FID"] and feats is not None and all(m in feats for m in methods)
     if have:
         return "done", rec
-    return ("refill" if all(i < keep for i in idx) else "compute"), rec
+    judged = all(k in values.get(m, {}) for m in methods for k in judged_names(ids) if k.startswith("kept:"))
+    return ("refill" if judged and all(i < keep for i in idx) else "compute"), rec
+
+
+def judged_names(ids: dict) -> list[str]:
+    """The value names of the judges (``kept:<judge>``) and of the identity distance (``ID``) in ``ids``:
+    computed with the outputs, not from the saved PNGs (a refill keeps them from the record)."""
+    return [k for k in ids if k.startswith("kept:") or k == "ID"]
+
+
+def _identity(out01: dict[str, torch.Tensor], source01: torch.Tensor) -> dict[str, list]:
+    """The identity distance of every method's output to its source (one dlib detection per source;
+    None where dlib finds no face in the source)."""
+    from ..photo.identity import identity_distances
+
+    def u8(x):
+        return (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    d = identity_distances(u8(source01), {m: u8(o) for m, o in out01.items()})
+    return {m: [None if np.isnan(v) else float(v) for v in vals] for m, vals in d.items()}
 
 
 def _score(out01: dict[str, torch.Tensor], source01: torch.Tensor, per_image: dict, fid) -> tuple[dict, dict]:
@@ -158,18 +189,24 @@ def _score(out01: dict[str, torch.Tensor], source01: torch.Tensor, per_image: di
 
 
 def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, source01: torch.Tensor,
-                 scores: dict, per_image: dict, fid, ids: dict) -> None:
+                 scores: dict, per_image: dict, fid, ids: dict, judged: dict) -> None:
     """Score a chunk's outputs and write its features, then its record (written last: the chunk is done).
     ``ids`` names the network behind each metric (real or stand-in), so values of one are never
-    reused for the other."""
+    reused for the other. ``judged``: method -> the values computed with the outputs (the judges'
+    edit kept, :func:`compute_chunk`; the identity distance is computed here when ``ids`` has ``ID``)."""
     values, feats = _score(out01, source01, per_image, fid)
+    if "ID" in ids and not all("ID" in judged.get(m, {}) for m in out01):
+        for m, d in _identity(out01, source01).items():
+            judged.setdefault(m, {})["ID"] = d
+    for m, v in judged.items():
+        values.setdefault(m, {}).update(v)
     if feats:
         save_arrays(feats, cache.features(attribute, idx))
     write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
 
 
 def _generate(setup: Setup, cache: EvalCache, my_chunks, attributes, methods, alpha, keep, per_image,
-              fid, ids) -> tuple[int, int]:
+              fid, ids, reference_alpha: float) -> tuple[int, int]:
     """Compute (or reuse) every (chunk, attribute) of ``my_chunks`` (this rank's,
     :func:`paperlib.evaluation.cache.rank_chunks`), image-major (module doc); returns (computed, cached) chunks."""
     computed = cached = 0
@@ -188,17 +225,20 @@ def _generate(setup: Setup, cache: EvalCache, my_chunks, attributes, methods, al
         if need_sources:
             save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
                         cache.features("sources", idx))
-        for attribute, (outputs, scores) in (compute_chunk(setup, idx, todo, alpha, source) if todo else {}).items():
+        results = compute_chunk(setup, idx, todo, alpha, source, reference_alpha) if todo else {}
+        for attribute, (outputs, scores, kept) in results.items():
             out01 = {m: _quantised(o) for m, o in outputs.items()}
             for m, o in out01.items():
                 for i, img in zip(idx, o):
                     if i < keep:
                         save_png((img * 255).round().to(torch.uint8).permute(1, 2, 0), cache.image(m, attribute, i))
-            _write_chunk(cache, attribute, idx, out01, source01, scores, per_image, fid, ids)
+            _write_chunk(cache, attribute, idx, out01, source01, scores, per_image, fid, ids, kept)
         for attribute in refill:
+            rec = status[attribute][1]
             out01 = {m: torch.stack([load_png(cache.image(m, attribute, i)) for i in idx]) for m in todo_of[attribute]}
-            _write_chunk(cache, attribute, idx, out01, source01, status[attribute][1].get("scores", {}), per_image,
-                         fid, ids)
+            judged = {m: {k: rec["values"][m][k] for k in judged_names(ids) if k in rec.get("values", {}).get(m, {})}
+                      for m in todo_of[attribute]}
+            _write_chunk(cache, attribute, idx, out01, source01, rec.get("scores", {}), per_image, fid, ids, judged)
         computed += 1 if todo else 0
         cached += 0 if todo else 1
     return computed, cached
@@ -289,11 +329,24 @@ def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, objec
     return fns, fid, reasons, stand_in
 
 
+def _identity_unavailable() -> str | None:
+    """Why the identity distance cannot be computed here (dlib or its model missing), or None."""
+    from ..checks import one_line
+
+    try:
+        from ..photo.identity import recognizer
+
+        recognizer()
+    except Exception as err:  # noqa: BLE001 - any failure to load the model makes the column unavailable
+        return f"identity: {one_line(err)}"
+    return None
+
+
 # -------------------------------------------------------------------------------- evaluate
 def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = TABLE_ATTRIBUTES,
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
-             progress: bool = True, dist: Dist | None = None) -> EvalResult:
+             progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -304,28 +357,34 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     ``render_only``: compute nothing, render what the cache holds. ``fresh``: delete the cache
     first. ``dist``: this process's place under ``torchrun`` (:func:`paperlib.infra.distributed.init`;
     default a single process): every rank must call this with the same arguments; rank 0 returns
-    the tables, the others an :class:`EvalResult` without rows or files. See the module doc.
+    the tables, the others an :class:`EvalResult` without rows or files. ``reference_alpha``: the
+    edit the judges' "edit kept" is a share of (default ``alpha``; the strength sweep fixes it at 20
+    for every alpha). See the module doc.
     """
+    from ..checks import check_alpha
     from ..profiles import DEFAULTS
 
     batch = DEFAULTS.get(getattr(setup, "profile", None), {}).get("batch", 8) if batch is None else batch
     methods = check_arguments(attributes, methods, alpha, batch, keep_images)
     check_positive_int("n_images", setup.n_images)
+    reference = float(alpha if reference_alpha is None else check_alpha(reference_alpha, "reference_alpha"))
     out_dir = Path(out_dir)
     dist = Dist() if dist is None else dist
     with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
-                         render_only, fresh, progress, dist)
+                         render_only, fresh, progress, dist, reference=reference)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
-              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist) -> EvalResult:
+              keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist, *,
+              reference: float) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
+    from .judges import judge_names
     from .metrics import mae
 
     t0 = time.perf_counter()
     cache = EvalCache(out_dir / "cache")
-    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch}
+    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch, "kept_reference_alpha": reference}
     manifest = cache.open(params, fresh, dist)
 
     if setup.random_weights and (lpips is None or fid is None):
@@ -337,7 +396,14 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images)
     per_image = {"MAE": mae, **fns}
     ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
-           "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048"}
+           "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048",
+           **{f"kept:{j}": f"{j}-v1" for j in judge_names(setup)}}
+    if setup.identity:
+        reason = _identity_unavailable()
+        if reason:
+            reasons["ID"] = reason
+        else:
+            ids["ID"] = "dlib-face-recognition-resnet-v1"
     timings = {"generate_s": 0.0}
     computed = cached = 0
     desc = f"evaluate {setup.profile}" + (f" (rank {dist.rank} of {dist.world_size})" if dist.active else "")
@@ -347,7 +413,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
             try:
                 computed, cached = _generate(setup, cache,
                                              rank_chunks(setup.n_images, batch, dist, desc, progress and dist.is_main),
-                                             attributes, methods, alpha, keep, per_image, fid_obj, ids)
+                                             attributes, methods, alpha, keep, per_image, fid_obj, ids, reference)
             except CorruptEntry:
                 if attempt == 2:
                     raise
@@ -385,7 +451,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
                     "provenance": provenance}, stem.with_suffix(".json"))
         files += [stem.with_suffix(".csv"), stem.with_suffix(".json")]
     md = out_dir / "tables.md"
-    atomic_bytes(markdown_tables(rows, setup).encode(), md)
+    atomic_bytes(markdown_tables(rows, setup, reasons).encode(), md)
     files.append(md)
     gt_rows = None
     if setup.ground_truth is not None:

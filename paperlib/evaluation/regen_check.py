@@ -260,6 +260,8 @@ def row_se(flat: dict, path: tuple) -> tuple[float | None, str]:
     """SE of a table cell from its row's ``n`` and sd (module doc); ``(None, "")`` when the row has none."""
     parent, leaf = path[:-1], path[-1]
     n = flat.get(parent + ("n",))
+    if isinstance(leaf, str) and isinstance(flat.get(parent + (leaf.removesuffix("_std") + "_n",)), int):
+        n = flat[parent + (leaf.removesuffix("_std") + "_n",)]  # a column with its own count (edit kept, identity)
     if not isinstance(leaf, str) or not isinstance(n, int) or n < 2:
         return None, ""
     if leaf in ("mean", "delta"):

@@ -19,9 +19,12 @@ METRICS: tuple[str, ...] = ("LPIPS", "MAE", "FID")
 #: The Markdown columns of Tables 1-3 that show numbers -> the CSV columns each cell displays
 #: (read back by :mod:`paperlib.evaluation.regen_check`).
 MD_COLUMNS: dict[str, tuple[str, ...]] = {"published": ("published_mean", "published_std"), "ours": ("mean", "std"),
-                                          "Δ (ours − published)": ("delta",)}
-#: The Markdown header of Tables 1-3.
+                                          "Δ (ours − published)": ("delta",), "edit kept ↑": ("edit_kept", "edit_kept_std"),
+                                          "identity ↓": ("identity", "identity_std")}
+#: The Markdown header of Tables 1-3 (the identity column only where the profile scores it).
 MD_HEADER: tuple[str, ...] = ("attribute", "method", *MD_COLUMNS)
+#: Beside every method's number: the value name in the cache -> the rows' column (mean; ``_std`` and ``_n`` beside it).
+BESIDE: dict[str, str] = {"ID": "identity"}
 
 
 def applicable(method: str, attribute: str, setup: Setup) -> bool:
@@ -40,12 +43,30 @@ def _fmt(v: float | None, std: float | None = None) -> str:
     return f"{v:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
 
 
+def beside(record: dict, name: str, column: str, n: int) -> dict:
+    """``{column: mean, column_std: sd (ddof 0), column_n: count}`` of the per-image values ``name`` of one
+    (method, attribute) over images ``0..n-1`` (None values, where a judge or dlib gave none, left
+    out); all None without values."""
+    from .metrics import summarize
+
+    vals = [record.get(name, {}).get(str(i)) for i in range(n)]
+    vals = [v for v in vals if v is not None]
+    mean, std = summarize(vals) if vals else (None, None)
+    return {column: mean, f"{column}_std": std, f"{column}_n": len(vals)}
+
+
 def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, reasons: dict[str, str],
                stand_in: dict[str, bool]) -> list[dict]:
     """One row per (attribute, method) with a published value or one of ours. ``values[(method,
-    attribute)]`` holds the cached values: ``{metric: {index: value}}`` and ``"FID": {"n", "value"}``."""
+    attribute)]`` holds the cached values: ``{metric: {index: value}}`` and ``"FID": {"n", "value"}``;
+    beside the metric, every row has the edit kept of the profile's shown judge
+    (:func:`paperlib.evaluation.judges.shown_judge`) and, where the profile scores it, the identity
+    distance."""
+    from .judges import shown_judge
     from .metrics import summarize
 
+    judge = shown_judge(setup)
+    extra = {f"kept:{judge}": "edit_kept", **(BESIDE if getattr(setup, "identity", False) else {})}
     rows = []
     n = setup.n_images
     for attribute in attributes:
@@ -53,7 +74,9 @@ def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, rea
             pub = TABLES[metric].get(attribute, {}).get(method)
             row = {"table": TABLE_NUMBER[metric], "metric": metric, "attribute": attribute, "method": method,
                    "n": 0, "mean": None, "std": None, "published_mean": pub[0] if pub else None,
-                   "published_std": pub[1] if pub else None, "delta": None, "status": "ok", "note": ""}
+                   "published_std": pub[1] if pub else None, "delta": None, "status": "ok", "note": "",
+                   **{k: v for column in extra.values() for k, v in beside({}, "", column, 0).items()},
+                   "edit_kept_judge": judge}
             if method in setup.unavailable:
                 if pub is None and method in BASELINES and attribute not in setup.baseline_attributes:
                     continue
@@ -87,6 +110,9 @@ def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, rea
                 if row["mean"] is not None and setup.random_weights:
                     row.update(status="random weights", delta=None,
                                note="RANDOM WEIGHTS: a dry run with random-init networks, not a result")
+            if row["status"] != "n/a":
+                for name, column in extra.items():
+                    row.update(beside(values.get((method, attribute), {}), name, column, n))
             if method in ABLATION and not row["note"]:
                 row["note"] = "Figure-3 ablation variant; no published number"
             if method in EXTRA and not row["note"]:
@@ -95,8 +121,18 @@ def table_rows(setup: Setup, values: dict, metric: str, attributes, methods, rea
     return rows
 
 
-def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
+#: The identity model, as the tables' note names it.
+IDENTITY = "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1), landmarks of the source"
+
+
+def markdown_tables(rows: dict[str, list[dict]], setup: Setup, reasons: dict[str, str] | None = None) -> str:
     """Tables 1-3 as Markdown: published | ours | delta per (attribute, method), notes under each table."""
+    from .judges import JUDGES, shown_judge
+
+    judge = next((r["edit_kept_judge"] for rs in rows.values() for r in rs if r.get("edit_kept_judge")),
+                 shown_judge(setup))
+    identity = getattr(setup, "identity", False)
+    id_reason = reasons.get("ID") if reasons else None
     stamp = "RANDOM WEIGHTS (dry run, not results): " if setup.random_weights else ""
     lines = [f"# {stamp}Tables 1-3 regenerated: profile `{setup.profile}`, {setup.n_images} image{'s' if setup.n_images != 1 else ''}", ""]
     if setup.note:
@@ -120,10 +156,19 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup) -> str:
                 if r["status"] in ("partial", "stand-in", "random weights"):
                     ours += f" {mark(r['note'])}"
             delta = "—" if r["delta"] is None else f"{r['delta']:+.{2 if abs(r['mean']) >= 10 else 4}f}"
-            body.append([r["attribute"], r["method"], pub, ours, delta])
-        lines += table(MD_HEADER, body)
+            cells = [_fmt(r.get("edit_kept"), r.get("edit_kept_std"))]
+            if identity:
+                cells.append(_fmt(r["identity"], r["identity_std"]) if r["identity"] is not None or not id_reason
+                             else f"unavailable {mark(id_reason)}")
+            body.append([r["attribute"], r["method"], pub, ours, delta, *cells])
+        lines += table(MD_HEADER if identity else MD_HEADER[:-1], body)
         lines.append("")
         lines += [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
+        lines.append(f"Edit kept ({judge}): {JUDGES[judge]}; 0: the source itself, 1: the whole edit "
+                     "(README, \"Does the edit survive?\"). It is measured without the mask being judged.")
+        if identity:
+            lines.append(f"Identity: the distance between the source face and the output under {IDENTITY} "
+                         "(< 0.6: usually the same person).")
         ablation = [m for m in ABLATION if any(r["method"] == m for r in rows[metric])]
         if ablation:
             lines.append(f"Rows {', '.join(ablation)}: Figure-3 ablation variants (no published numbers).")

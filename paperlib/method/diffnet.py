@@ -142,6 +142,7 @@ class SourceEncoded(nn.Module):
         super().__init__()
         check_tensor("source", source, 4)
         self.net = net
+        self.train(net.training)  # a new module is in training mode: a CAM restoring this mode would put net in it
         self.source = source
         self.encodings = 0
         self._views: torch.Tensor | None = None  # E of the 6 views (6 B, ...), or

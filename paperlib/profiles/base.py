@@ -52,7 +52,14 @@ class Setup:
     outputs`` in [-1, 1] (e4e / ReStyle), defined for ``baseline_attributes`` only.
     ``unavailable``: method -> reason (cells say n/a). ``params``: the settings that determine
     the images (stored in the cache manifest). ``assets``: name -> sha256 of the files used.
-    ``ground_truth``: the optional :class:`GroundTruth` hook. ``note``: one sentence printed
+    ``ground_truth``: the optional :class:`GroundTruth` hook. ``ideal_edit(indices, attribute,
+    alpha)``: in a world with ground truth, the ideal change of each source (only the attribute
+    changed, (B, 3, H, W), [-1, 1] units) and the attribute's intended region (B, H, W) bool: the
+    reference of the ``exact`` edit-kept judge (:mod:`paperlib.evaluation.judges`).
+    ``strength_kept(output, source, ideal, attribute)``: the ``strength`` judge, the attribute's
+    strength gain read in the output over the ideal result's (SynthFace's fitted estimator).
+    ``identity``: score the identity distance (dlib, :mod:`paperlib.photo.identity`) of every
+    output in the tables (real faces only). ``note``: one sentence printed
     under the tables' title (how to read this profile's numbers). ``random_weights``: every
     network is random-init (a dry run at the official sizes): figures, tables and sidecars say
     so and its runs live under ``runs/random-weights/``. The evaluation then
@@ -71,6 +78,9 @@ class Setup:
     params: dict = field(default_factory=dict)
     assets: dict = field(default_factory=dict)
     ground_truth: Optional[GroundTruth] = None
+    ideal_edit: Optional[Callable[[Sequence[int], str, float], tuple[torch.Tensor, torch.Tensor]]] = None
+    strength_kept: Optional[Callable[[torch.Tensor, torch.Tensor, torch.Tensor, str], torch.Tensor]] = None
+    identity: bool = False
     note: str = ""
     device: str = "cpu"
     random_weights: bool = False

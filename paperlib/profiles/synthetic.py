@@ -12,7 +12,8 @@
   of the attribute's coordinate) and regenerating the face (a final image, no mask); their
   settings and weights' hashes are in the sidecars' ``params["baselines"]``;
 - ground truth: the :class:`Localization` hook scores every mask against the region the
-  attribute itself changes.
+  attribute itself changes; ``ideal_edit`` gives the ideal change of each photo (its true face
+  with only the attribute changed), the reference of the exact "edit kept" judge.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
     ``size``: face size (default 128, 64 for ``smoke``).
     """
     from ..synth import SynthInverter, SynthWorld, baseline_editors, components
+    from ..synth.scores import ideal_change
+    from ..synth.strength import strength_estimator, strength_kept
 
     check(n_images=n_images, device=device)
     size = size or (SMOKE_SIZE if smoke else DEFAULTS[NAME]["size"])
@@ -207,7 +210,11 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
                  load_sources=lambda idx: observed.image[list(idx)],
                  source_parsing=lambda idx, images: observed.parsing[list(idx)],
                  baselines=editors, params=params, assets=assets,
-                 ground_truth=Localization(world), note=NOTE, device="cpu")
+                 ground_truth=Localization(world), note=NOTE, device="cpu",
+                 ideal_edit=lambda idx, attribute, alpha: ideal_change(
+                     world, observed.latents[list(idx)], observed.details[list(idx)], attribute, alpha),
+                 strength_kept=lambda output, source, ideal, attribute: strength_kept(
+                     strength_estimator(world), output, source, ideal, attribute))
 
 
 __all__ = ["setup", "check", "pair_source", "train_classifier", "load_classifier", "faces", "Localization",

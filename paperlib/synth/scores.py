@@ -20,6 +20,20 @@ def intended_region(world: SynthWorld, w: torch.Tensor, attribute: str, alpha: f
     return changed | (after.parsing != before.parsing)
 
 
+def ideal_change(world: SynthWorld, w: torch.Tensor, details: torch.Tensor | None, attribute: str,
+                 alpha: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ideal edit of the observed photos ``render(w, details)`` (their true latents ``w``):
+    ``(render(w + alpha n_pure, details) - render(w, details), intended region)``, the change
+    (B, 3, H, W) in [-1, 1] units that only the attribute makes on these very photos, details
+    included, and where it belongs (:func:`intended_region`). The reference of the exact "edit kept"
+    judge (:mod:`paperlib.evaluation.judges`)."""
+    check_attribute(attribute)
+    with torch.no_grad():
+        before = world.render(w, details).image
+        after = world.render(w + alpha * world.pure_direction(attribute).to(w), details).image
+    return after - before, intended_region(world, w, attribute, alpha)
+
+
 def localization(mask: torch.Tensor, region: torch.Tensor, threshold: float = 0.5) -> dict[str, torch.Tensor]:
     """Per-image IoU, precision and recall of ``mask > threshold`` against ``region`` (B, H, W).
 

@@ -67,6 +67,19 @@ def test_synthetic_end_to_end(setup, full_run):
     assert all(int(r["n"]) == N for r in loc)
 
 
+def test_every_row_says_how_much_edit_it_kept(full_run):
+    """Beside every method's number, the exact edit kept (SynthFace): pSp outputs the generator's edit
+    itself, so it keeps most of the ideal change; every judge is cached per image."""
+    for file in ("table1_lpips.csv", "table2_mae.csv", "table3_fid.csv"):
+        rows = [r for r in _csv(full_run.out_dir / file) if r["status"] != "n/a"]
+        assert rows and all(r["edit_kept_judge"] == "exact" and int(r["edit_kept_n"]) == N for r in rows)
+    kept = {r["method"]: float(r["edit_kept"]) for r in _csv(full_run.out_dir / "table2_mae.csv")}
+    assert kept["pSp"] > 0.5 and all(-1 < v < 2 for v in kept.values())
+    assert "edit kept ↑" in (full_run.out_dir / "tables.md").read_text()
+    record = json.loads(next((full_run.out_dir / "cache").rglob("chunks/*/*.json")).read_text())
+    assert {"kept:exact", "kept:strength", "kept:projection", "kept:classifier"} <= set(record["values"]["pSp"])
+
+
 def test_lpips_fid_computed_or_marked_unavailable(full_run):
     md = (full_run.out_dir / "tables.md").read_text()
     reasons = available_metrics()

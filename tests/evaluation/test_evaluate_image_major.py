@@ -72,14 +72,16 @@ def test_network_calls_per_image_and_attribute(counted):
     k = len(ATTRS)
     assert calls["invert"] == 1 and calls["parse"] == 1 + k          # I once; T once per attribute
     assert calls["generate"] == 1 + k                                  # G(w) once; G(w + alpha n) per attribute
-    assert calls["encoder"] == 1 + 2 * k                               # E(I') once (6 views); E(T) per CAM pass
-    assert calls["cam pass"] == 2 * k                                  # plain + TTA per attribute, all variants
+    judged = sum(3 + len(out[a][0]) for a in ATTRS)                    # the classifier judge: E(I), E(I'), E(T), E(F)
+    assert calls["encoder"] == 1 + 2 * k + judged                      # E(I') once (6 views); E(T) per CAM pass
+    logits = sum(2 + len(out[a][0]) for a in ATTRS)                    # the judge: no difference, T, each F
+    assert calls["cam pass"] == 2 * k + logits                         # plain + TTA per attribute, all variants
     assert calls["deghost"] == len(MASK_METHODS) * k                   # one per mask variant and attribute
     assert calls["e4e"] == 1                                           # its own inversion+edit (Smiling)
     assert set(sizes["invert"]) == {N} and set(sizes["generate"]) == {N}  # each call covers the whole batch
     for a in ATTRS:
-        outputs, scores = out[a]
-        assert set(outputs) == set(todo[a]) and scores == {}
+        outputs, scores, kept = out[a]
+        assert set(outputs) == set(todo[a]) and scores == {} and set(kept) == set(outputs)
 
 
 def test_shared_work_gives_the_attribute_major_numbers(counted):

@@ -252,8 +252,8 @@ def test_writers_reproduce_the_committed_markdown_from_the_committed_numbers():
     rows = {m: _csv_rows(folder / f"{TABLE_FILES[m]}.csv") for m in METRICS}
     for r in (r for rs in rows.values() for r in rs):
         r["note"] = r["note"] or ""
-        r.update({k: float(r[k]) for k in ("mean", "std", "published_mean", "published_std", "delta")
-                  if isinstance(r[k], int)})
+        r.update({k: float(r[k]) for k in ("mean", "std", "published_mean", "published_std", "delta", "edit_kept", "edit_kept_std")
+                  if isinstance(r.get(k), int)})
     setup = SimpleNamespace(random_weights=False, profile="synthetic", n_images=100, note=committed.split("\n")[2])
     assert markdown_tables(rows, setup) == committed
     localization = _csv_rows(folder / "localization.csv")
