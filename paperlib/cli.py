@@ -27,7 +27,9 @@ answer at once (``tests/cli/test_cli.py``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -48,6 +50,28 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return int(text)
+
+
+_OFFLINE_HELP = ("never touch the network: missing LPIPS / FID weights are not fetched, their cells say unavailable "
+                 "with the reason (the same as PAPERLIB_OFFLINE=1)")
+
+
+@contextmanager
+def _offline(on: bool):
+    """``--offline``: ``PAPERLIB_OFFLINE=1`` for the command (and the notebook kernels it starts,
+    which inherit the environment) when ``on``; the environment as it was afterwards."""
+    from .infra.assets import OFFLINE_ENV
+
+    before = os.environ.get(OFFLINE_ENV)
+    if on:
+        os.environ[OFFLINE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if on and before is None:
+            os.environ.pop(OFFLINE_ENV, None)
+        elif on:
+            os.environ[OFFLINE_ENV] = before
 
 
 # ------------------------------------------------------------------------------- download / doctor
@@ -175,6 +199,7 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
                         "every image's metric values and FID features are cached either way")
     p.add_argument("--render-only", action="store_true", help="compute nothing; render the tables from the cache")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
+    p.add_argument("--offline", action="store_true", help=_OFFLINE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
     return p
@@ -191,12 +216,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     from .evaluation.evaluate import evaluate_command
 
-    return evaluate_command(args.profile, n_images=args.n_images, device=args.device, out=args.out, batch=args.batch,
-                            attributes=args.attributes, methods=args.methods, alpha=args.alpha, seed=args.seed,
-                            classifier=args.classifier, celeba_hq=args.celeba_hq,
-                            interfacegan_factor=args.interfacegan_factor, generation=args.generation,
-                            keep_images=args.keep_images, render_only=args.render_only, fresh=args.fresh,
-                            quiet=args.quiet)
+    with _offline(args.offline):
+        return evaluate_command(args.profile, n_images=args.n_images, device=args.device, out=args.out,
+                                batch=args.batch, attributes=args.attributes, methods=args.methods, alpha=args.alpha,
+                                seed=args.seed, classifier=args.classifier, celeba_hq=args.celeba_hq,
+                                interfacegan_factor=args.interfacegan_factor, generation=args.generation,
+                                keep_images=args.keep_images, render_only=args.render_only, fresh=args.fresh,
+                                quiet=args.quiet)
 
 
 # ------------------------------------------------------------------------------------ leaderboard
@@ -260,6 +286,7 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
                         "number with the committed figures/PROFILE: exit 1 when one is outside its SE-derived "
                         "tolerance (see `python -m paperlib check --help`)")
     p.add_argument("--outside-only", action="store_true", help="with --check: print only the numbers outside")
+    p.add_argument("--offline", action="store_true", help=_OFFLINE_HELP + "; also in the notebooks' kernels")
     p.set_defaults(func=_reproduce)
     return p
 
@@ -267,11 +294,11 @@ def add_reproduce_cli(subparsers) -> argparse.ArgumentParser:
 def _reproduce(args: argparse.Namespace) -> int:
     from .teaching.reproduce import reproduce_command
 
-    return reproduce_command(args.profile, device=args.device, smoke=args.smoke, out_dir=args.out_dir, only=args.only,
-                             random_weights=args.random_weights, images=args.images, n_images=args.n_images,
-                             steps=args.steps, attributes=tuple(args.attributes), methods=tuple(args.methods),
-                             check=args.check,
-                             outside_only=args.outside_only)
+    with _offline(args.offline):
+        return reproduce_command(args.profile, device=args.device, smoke=args.smoke, out_dir=args.out_dir,
+                                 only=args.only, random_weights=args.random_weights, images=args.images,
+                                 n_images=args.n_images, steps=args.steps, attributes=tuple(args.attributes),
+                                 methods=tuple(args.methods), check=args.check, outside_only=args.outside_only)
 
 
 # ------------------------------------------------------------------------------------------ check

@@ -2,7 +2,8 @@
 
 Tiers (markers registered in pyproject.toml, ``--strict-markers``): :data:`TIERS` marks the tests
 that are not unit tests, by file name (and test name), in one place; ``make test-fast`` runs the
-rest. ``gpu`` tests skip without CUDA. Under pytest-xdist each worker runs torch on one thread.
+rest. ``gpu`` tests skip without CUDA. Under pytest-xdist each worker runs torch on one thread. The session
+is offline (``PAPERLIB_OFFLINE=1``) unless a test opts out.
 """
 
 import fnmatch
@@ -14,6 +15,12 @@ import torch
 from hypothesis import settings
 
 from helpers import ROOT_ENV, TinyCNN, require_shared
+
+# No test touches the internet: paperlib's downloads (and the LPIPS / FID weights that `evaluate` fetches when
+# they are missing) are forbidden for the whole session, its subprocesses and notebook kernels included. A test
+# of the download code opts out with monkeypatch.delenv("PAPERLIB_OFFLINE") and serves its files from 127.0.0.1
+# (PAPERLIB_MIRROR; tests/infra/test_assets.py's `server` and `env` fixtures).
+os.environ["PAPERLIB_OFFLINE"] = "1"
 
 # CI replays the same examples every run (no flaky red from a new random draw); local runs explore.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -3,8 +3,13 @@ and hooks. (``tests/`` is on ``sys.path`` through pyproject's ``[tool.pytest.ini
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -131,3 +136,101 @@ def aligned_sample_photos(tmp_path_factory) -> dict:
         assert len(out) == 14, f"{folder}: {len(out)} photos, expected 14"
         path.write_bytes(pickle.dumps(out))
         return out
+
+
+# ------------------------------------------------------------------- a local HTTP server
+QUOTA_PAGE = (b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>"
+              b"<p class=\"uc-error-subcaption\">Too many users have viewed or downloaded this file recently."
+              b"</p></body></html>")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """``/<mode>/<file>``: ok (Range supported), html, short (truncated), bad (one byte off),
+    cut (the first request without Range stops midway and closes the connection)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        srv = self.server
+        rng = self.headers.get("Range")
+        srv.log.append((self.path, rng))
+        mode, _, name = self.path.lstrip("/").partition("/")
+        body = srv.files.get(name)
+        if body is None:
+            return self._send(404, b"not found", "text/plain")
+        if mode == "html":
+            return self._send(200, QUOTA_PAGE, "text/html; charset=utf-8")
+        if mode == "short":
+            return self._send(200, body[: len(body) // 2])
+        if mode == "bad":
+            return self._send(200, body[:100] + bytes([body[100] ^ 1]) + body[101:])
+        if rng:
+            start = int(re.fullmatch(r"bytes=(\d+)-", rng).group(1))
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Length", str(len(body) - start))
+            self.end_headers()
+            self.wfile.write(body[start:])
+            return
+        if mode == "cut" and name not in srv.cut:
+            srv.cut.add(name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(200, body)
+
+    def _send(self, status, body, ctype="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # a client that hung up: expected here
+        pass
+
+
+@contextlib.contextmanager
+def file_server():
+    """An HTTP server on 127.0.0.1 (a free port) in a thread: ``srv.files`` (file name -> bytes) is
+    what it serves as :class:`_Handler` says, ``srv.log`` every request ``(path, Range header)``;
+    ``srv.server_address[1]`` is its port. The download tests point ``PAPERLIB_MIRROR`` at it."""
+    srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.files, srv.log, srv.cut = {}, [], set()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def online_with(mp: pytest.MonkeyPatch, server):
+    """Opt a test out of the session's ``PAPERLIB_OFFLINE=1`` (tests/conftest.py) for ``server`` only (a
+    :func:`file_server`): no mirror yet, no proxy for 127.0.0.1, the server's log empty. Returns
+    ``mirror(mode)``, which points ``PAPERLIB_MIRROR`` at the server's ``/<mode>/`` (``ok``, ``bad`` ...)."""
+    mp.setenv("NO_PROXY", "127.0.0.1,localhost")
+    mp.setenv("no_proxy", "127.0.0.1,localhost")
+    for var in ("PAPERLIB_MIRROR", "PAPERLIB_OFFLINE", "PAPERLIB_CELEBA_HQ"):
+        mp.delenv(var, raising=False)
+    server.log.clear()
+    server.cut.clear()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def mirror(mode: str) -> None:
+        mp.setenv("PAPERLIB_MIRROR", f"{base}/{mode}")
+
+    return mirror

@@ -292,40 +292,40 @@ def _collect(setup: Setup, cache: EvalCache, attributes, methods, batch: int, id
 
 
 
-def _metric_objects(device: str, lpips, fid, n_images: int) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
-    """Per-image metric callables, the FID object, unavailable metric -> reason, stand-in flags."""
-    from .metrics import FIDMetric, LPIPSMetric, MetricUnavailable, available_metrics
+def _metric_objects(device: str, lpips, fid, n_images: int, fetch: bool = True, quiet: bool = True,
+                    dist: Dist | None = None) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
+    """Per-image metric callables, the FID object, unavailable metric -> reason, stand-in flags.
+    The real metrics' missing weights are fetched first when ``fetch`` (by rank 0 alone, whose
+    verdict every rank takes: :func:`paperlib.evaluation.metrics.require_weights`)."""
+    from .metrics import FIDMetric, LPIPSMetric, MetricUnavailable, require_weights
 
-    avail = None
-    reasons: dict[str, str] = {}
-    stand_in = {"MAE": False, "LPIPS": False, "FID": False}
-    fns = {}
-    if lpips is None:
-        avail = available_metrics()
-        if avail["lpips"] is None:
+    dist = Dist() if dist is None else dist
+    given = {"LPIPS": lpips, "FID": fid}
+    build = {"LPIPS": lambda: LPIPSMetric(device, fetch=False),
+             "FID": lambda: FIDMetric(device, progress=False, fetch=False)}
+
+    def missing() -> dict[str, str]:
+        out = {}
+        for metric in (m for m, obj in given.items() if obj is None):
             try:
-                lpips = LPIPSMetric(device)
+                require_weights(metric.lower(), fetch, quiet)
             except MetricUnavailable as err:
-                reasons["LPIPS"] = str(err)
-        else:
-            reasons["LPIPS"] = avail["lpips"]
-    if lpips is not None:
-        fns["LPIPS"] = lpips
-        stand_in["LPIPS"] = bool(getattr(lpips, "stand_in", True))
-    if fid is None:
-        avail = avail or available_metrics()
-        if avail["fid"] is None:
+                out[metric] = str(err)
+        return out
+
+    reasons: dict[str, str] = dist.broadcast(missing() if dist.is_main else None)
+    for metric, obj in given.items():
+        if obj is None and metric not in reasons:
             try:
-                fid = FIDMetric(device, progress=False)
+                given[metric] = build[metric]()
             except MetricUnavailable as err:
-                reasons["FID"] = str(err)
-        else:
-            reasons["FID"] = avail["fid"]
-    if fid is not None:
-        stand_in["FID"] = bool(getattr(fid, "stand_in", True))
-        if n_images < 2:
-            reasons["FID"] = f"fid: needs at least 2 images for a covariance, got {n_images}"
-            fid = None
+                reasons[metric] = str(err)
+    stand_in = {"MAE": False, **{m: obj is not None and bool(getattr(obj, "stand_in", True)) for m, obj in given.items()}}
+    fns = {"LPIPS": given["LPIPS"]} if given["LPIPS"] is not None else {}
+    fid = given["FID"]
+    if fid is not None and n_images < 2:
+        reasons["FID"] = f"fid: needs at least 2 images for a covariance, got {n_images}"
+        fid = None
     return fns, fid, reasons, stand_in
 
 
@@ -346,7 +346,8 @@ def _identity_unavailable() -> str | None:
 def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = TABLE_ATTRIBUTES,
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
-             progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None) -> EvalResult:
+             progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None,
+             fetch: bool = True) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -359,7 +360,8 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     default a single process): every rank must call this with the same arguments; rank 0 returns
     the tables, the others an :class:`EvalResult` without rows or files. ``reference_alpha``: the
     edit the judges' "edit kept" is a share of (default ``alpha``; the strength sweep fixes it at 20
-    for every alpha). See the module doc.
+    for every alpha). ``fetch``: download the real metrics' missing weights first (verified; not
+    under ``PAPERLIB_OFFLINE=1``); False: use only what is already here. See the module doc.
     """
     from ..checks import check_alpha
     from ..profiles import DEFAULTS
@@ -372,12 +374,12 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     dist = Dist() if dist is None else dist
     with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
-                         render_only, fresh, progress, dist, reference=reference)
+                         render_only, fresh, progress, dist, reference=reference, fetch=fetch)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
               keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist, *,
-              reference: float) -> EvalResult:
+              reference: float, fetch: bool = True) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
     from .judges import judge_names
     from .metrics import mae
@@ -393,7 +395,8 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
         stand_ins = random_init_metrics(setup.device)
         lpips = stand_ins["LPIPS"] if lpips is None else lpips
         fid = stand_ins["FID"] if fid is None else fid
-    fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images)
+    fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images, fetch,
+                                                      not (progress and dist.is_main), dist)
     per_image = {"MAE": mae, **fns}
     ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
            "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048",

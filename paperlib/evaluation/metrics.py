@@ -18,12 +18,15 @@ module does to match it:
   not quantised to 8 bits as they are when pytorch-fid reads PNG files; quantise them first
   (``(x * 255).round() / 255``) for a bit-exact match with a file-based run.
 
-The pretrained networks are never built from random weights: both packages fetch their
-backbone from the internet through ``torch.hub`` (``<torch.hub.get_dir()>/checkpoints``), so the
-file is looked up there (and, failing that, in the paperlib cache, from which it is linked in)
-*before* any network is constructed, and :class:`MetricUnavailable` is raised otherwise with
-the file name, where it goes and the ``python -m paperlib download NAME`` command.
-:func:`available_metrics` says which metrics can run here.
+The pretrained networks are never built from random weights: both packages read their
+backbone through ``torch.hub`` (``<torch.hub.get_dir()>/checkpoints``), so the file is looked up
+there (and, failing that, in the paperlib cache, from which it is linked in) *before* any network
+is constructed. Where it is missing, the metric objects fetch it, as lpips and pytorch-fid do
+themselves, but through :func:`paperlib.infra.download.download` (hash-verified, resumable,
+progress bar; ``PAPERLIB_OFFLINE=1`` forbids it, ``PAPERLIB_MIRROR`` redirects it); when that
+fails, :class:`MetricUnavailable` is raised with what failed, the file name, where it goes and
+the ``python -m paperlib download NAME`` command. :func:`available_metrics` says which metrics
+can run here.
 
 Tests and smoke runs inject stand-ins (``LPIPSMetric(net=...)``, ``FIDMetric(features=...)``);
 numbers computed with them are not the paper's metrics.
@@ -128,13 +131,15 @@ def weights_file(metric: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / _WEIGHTS[metric][0]
 
 
-def require_weights(metric: str) -> Path:
+def require_weights(metric: str, fetch: bool = False, quiet: bool = True) -> Path:
     """``metric``'s (``"lpips"`` or ``"fid"``) weights file in torch hub's checkpoints folder.
 
     When it is absent there but in the paperlib cache (``python -m paperlib download``), it is
-    verified and linked in through :func:`paperlib.infra.download.torch_hub_file`. Raises
-    :class:`MetricUnavailable` (one line: file, place, command) when the package or the file
-    is missing. Never downloads.
+    verified and linked in through :func:`paperlib.infra.download.torch_hub_file`. When it is in
+    neither and ``fetch``, it is downloaded (:func:`paperlib.infra.download.download`: verified,
+    resumable, a progress bar unless ``quiet``; nothing under ``PAPERLIB_OFFLINE=1``). Raises
+    :class:`MetricUnavailable` (one line: what failed, the file, its place, the command) when the
+    package or the file is missing and was not fetched.
     """
     _check_metric(metric)
     filename, _, url, package, what = _WEIGHTS[metric]
@@ -148,6 +153,7 @@ def require_weights(metric: str) -> Path:
     name = _asset_name(metric)
     command = f"python -m paperlib download {name}"
     asset = _registry_entry(metric)
+    failed = ""
     if asset is not None:
         from ..infra import assets
         try:
@@ -164,22 +170,45 @@ def require_weights(metric: str) -> Path:
                     f"run `{command}` again") from err
             if Path(linked).is_file():
                 return Path(linked)
+        elif fetch:
+            failed = _fetch(name, quiet)
+            if path.is_file():
+                return path
         url = asset.home_url or url
     raise MetricUnavailable(
-        f"{metric}: {filename} ({what}) is missing from {path.parent}; run `{command}` "
+        f"{metric}: {filename} ({what}) is missing from {path.parent}{failed}; run `{command}` "
         f"(offline: put {filename} from {url} at {path}); it is never computed from random weights")
 
 
-def available_metrics() -> dict[str, str | None]:
+def _fetch(name: str, quiet: bool) -> str:
+    """Download asset ``name`` (into the cache, linked into torch hub): ``""``, or ``"; <what failed>"``
+    for :func:`require_weights`'s message."""
+    from ..infra import assets
+    from ..infra.download import download
+
+    try:
+        download(name, quiet=quiet)
+        return ""
+    except assets.OfflineError:
+        return f"; not fetched: {assets.OFFLINE_ENV}=1 (--offline) forbids the network"
+    except (assets.AssetError, OSError) as err:
+        text = " ".join(str(err).split())
+        for prefix in (f"{name}: not downloaded: ", f"{name}: "):
+            text = text.removeprefix(prefix)
+        return f"; fetching it failed ({text})"
+
+
+def available_metrics(fetch: bool = False, quiet: bool = True) -> dict[str, str | None]:
     """``{"mae": None, "lpips": None | reason, "fid": None | reason}``.
 
     None means the metric can run here with the paper's weights; otherwise the value is the
-    one-line reason (the :class:`MetricUnavailable` message).
+    one-line reason (the :class:`MetricUnavailable` message). ``fetch``: download missing weights
+    first (:func:`require_weights`).
     """
     out: dict[str, str | None] = {"mae": None}
     for metric in _WEIGHTS:
         try:
-            require_weights(metric)
+            require_weights(metric, fetch, quiet)
             out[metric] = None
         except MetricUnavailable as err:
             out[metric] = str(err)
@@ -253,11 +282,12 @@ def _device(device) -> torch.device:
 
 
 # ---------------------------------------------------------------------------------- LPIPS
-def _real_or_stand_in(injected, metric: str, build, arg: str, signature: str, device):
-    """The metric's real network (only once its weights are verified present) or an injected
-    stand-in; returns ``(network, is_stand_in)``."""
+def _real_or_stand_in(injected, metric: str, build, arg: str, signature: str, device, fetch: bool,
+                      quiet: bool):
+    """The metric's real network (only once its weights are verified present, fetched first when
+    ``fetch``) or an injected stand-in; returns ``(network, is_stand_in)``."""
     if injected is None:
-        require_weights(metric)
+        require_weights(metric, fetch, quiet)
         net, stand_in = build(), False
     elif not callable(injected):
         raise ValueError(f"{arg}: expected a callable {signature}, got {type(injected).__name__}")
@@ -277,11 +307,12 @@ class LPIPSMetric:
 
     ``net``: a stand-in for tests or smoke runs, any callable ``(x, y) -> (B,)`` (or
     (B, 1, 1, 1)) distance on [-1, 1] inputs; its numbers are not the paper's LPIPS. Without
-    it, the AlexNet weights must be present (:func:`require_weights`), else
-    :class:`MetricUnavailable` is raised before anything is built.
+    it, the AlexNet weights are looked up and, with ``fetch`` (the default, as lpips itself),
+    downloaded (:func:`require_weights`); :class:`MetricUnavailable` is raised before anything is
+    built when they cannot be had.
     """
 
-    def __init__(self, device="cpu", net: Callable | None = None, batch_size: int = 8) -> None:
+    def __init__(self, device="cpu", net: Callable | None = None, batch_size: int = 8, fetch: bool = True) -> None:
         self.device = _device(device)
         self.batch_size = _check_batch_size(batch_size)
         def build():
@@ -291,7 +322,8 @@ class LPIPSMetric:
                 warnings.simplefilter("ignore", UserWarning)
                 return lpips.LPIPS(net="alex", version="0.1", verbose=False)
 
-        self.net, self.stand_in = _real_or_stand_in(net, "lpips", build, "net", "(x, y) -> (B,) distance", self.device)
+        self.net, self.stand_in = _real_or_stand_in(net, "lpips", build, "net", "(x, y) -> (B,) distance", self.device,
+                                                    fetch, quiet=False)
 
     @torch.no_grad()
     def __call__(self, output: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -412,12 +444,13 @@ class FIDMetric:
     ``features``: a stand-in for tests or smoke runs, any callable mapping a (B, 3, H, W) batch
     in [0, 1] on ``device`` to (B, D) features (also accepted: (B, D, h, w), average-pooled, or
     a list whose first element is that); its numbers are not the paper's FID. Without it, the
-    FID Inception weights must be present (:func:`require_weights`), else
-    :class:`MetricUnavailable` is raised before anything is built.
+    FID Inception weights are looked up and, with ``fetch`` (the default, as pytorch-fid itself),
+    downloaded (:func:`require_weights`); :class:`MetricUnavailable` is raised before anything is
+    built when they cannot be had.
     """
 
     def __init__(self, device="cpu", features: Callable | None = None, batch_size: int = 50,
-                 progress: bool = True) -> None:
+                 progress: bool = True, fetch: bool = True) -> None:
         self.device = _device(device)
         self.batch_size = _check_batch_size(batch_size)
         self.progress = bool(progress)
@@ -427,7 +460,8 @@ class FIDMetric:
             return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
 
         self.features, self.stand_in = _real_or_stand_in(features, "fid", build, "features",
-                                                         "(B, 3, H, W) -> (B, D)", self.device)
+                                                         "(B, 3, H, W) -> (B, D)", self.device, fetch,
+                                                         quiet=not self.progress)
 
     def _batches(self, name: str, images: Images):
         if isinstance(images, torch.Tensor):

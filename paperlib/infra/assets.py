@@ -3,7 +3,9 @@
 Each :class:`Asset` says where a file comes from (Google Drive id and/or URLs), how it is checked
 (published size and sha256 where known; otherwise "it loads strictly as its network", after
 which its sha256 is recorded), who made it and under which license, and which step of the
-paper needs it. Nothing is ever downloaded implicitly: ``python -m paperlib download NAME``
+paper needs it. Nothing is downloaded implicitly, except the LPIPS and FID weights, which the
+evaluation fetches when missing (as lpips and pytorch-fid do; :func:`paperlib.evaluation.metrics.require_weights`,
+through the same verified download, never under ``PAPERLIB_OFFLINE=1``): ``python -m paperlib download NAME``
 (:func:`paperlib.infra.download.download`) fetches and verifies a file into the cache, and
 :func:`paperlib.infra.download.asset_path` returns the verified cached file or raises a one-line
 :class:`FileNotFoundError` that gives the command to run and where to put the file by hand.

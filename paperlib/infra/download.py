@@ -227,6 +227,26 @@ def sources(asset: Asset) -> list[tuple[str, dict]]:
     return out
 
 
+def _unresolvable(kwargs: dict) -> str | None:
+    """Why a source cannot be reached at all: its host name does not resolve (and no proxy, which
+    would resolve it, applies). A machine without network so fails at once, not after gdown's
+    retries and their back-off."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from requests.utils import get_environ_proxies
+
+    url = kwargs.get("url") or "https://drive.google.com/uc"  # gdown's Google Drive host
+    parts = urlsplit(url)
+    if not parts.hostname or get_environ_proxies(url):
+        return None
+    try:
+        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror as err:
+        return f"cannot resolve {parts.hostname} ({err.strerror}): no network?"
+    return None
+
+
 def _say(quiet: bool, msg: str) -> None:
     if not quiet:
         print(msg, file=sys.stderr, flush=True)
@@ -243,6 +263,10 @@ def _fetch(asset: Asset, quiet: bool, retries: int) -> Path:
     problems: list[str] = []
     rejected = 0
     for label, kwargs in sources(asset):
+        unreachable = _unresolvable(kwargs)
+        if unreachable:
+            problems.append(f"{label}: {unreachable}")
+            continue
         _say(quiet, f"{asset.name}: fetching {asset.filename} from {label}")
         try:
             gdown.download(output=str(staging), quiet=quiet, resume=True, use_cookies=False,
@@ -266,6 +290,14 @@ def _fetch(asset: Asset, quiet: bool, retries: int) -> Path:
             rejected += 1
             problems.append(str(err))
     kept = [p for p in partial_files(asset.name) if p.suffix == ".part"]
+    if not kept:  # no empty folders left behind either
+        for folder in (staging.parent, *staging.parent.parents):
+            if folder == _assets.home():
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: another download's files
+                break
     resume = (f"; {kept[0].stat().st_size:,} bytes received are kept in {kept[0]}: run "
               f"`python -m paperlib download {asset.name}` again to resume") if kept else ""
     error = VerificationError if rejected == len(problems) and problems else DownloadFailed
@@ -295,18 +327,19 @@ def download(name: str, *, quiet: bool = False, retries: int = 2, from_file: str
             return verify_cached(asset.name)
         except VerificationError as err:  # moved aside: fetch a good copy
             _say(quiet, str(err))
-    staging = _staging(asset)
-    staging.parent.mkdir(parents=True, exist_ok=True)
+    staging = _staging(asset)  # its folder is made only when something is staged (not offline)
     if from_file is not None:
         src = Path(from_file).expanduser()
         if not src.is_file():
             raise FileNotFoundError(f"--from: {src} is not a file")
+        staging.parent.mkdir(parents=True, exist_ok=True)
         _clear_staging(staging)
         shutil.copyfile(src, staging)
         return _install(asset, staging, f"copied from {src}")
     if asset.torch_hub:
         hub = hub_path(asset)
         if hub.is_file() and not (hub.is_symlink() and hub.resolve() == dest.resolve()):
+            staging.parent.mkdir(parents=True, exist_ok=True)
             _clear_staging(staging)
             shutil.copyfile(hub, staging)
             try:

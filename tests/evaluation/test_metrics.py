@@ -290,7 +290,8 @@ def test_fid_missing_weights(empty_hub):
     assert msg.startswith("fid: ")
     assert str(empty_hub / "checkpoints" / FID_FILE) in msg
     assert f"`{expected_command('fid')}`" in msg
-    avail = metrics.available_metrics()
+    assert "not fetched: PAPERLIB_OFFLINE=1" in msg  # FIDMetric fetches by default; the test session is offline
+    avail = metrics.available_metrics(fetch=True)
     assert avail == {"mae": None, "lpips": avail["lpips"], "fid": msg}
     assert LPIPS_FILE in avail["lpips"]
 

@@ -6,14 +6,12 @@ import dataclasses
 import hashlib
 import io
 import re
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import torch
 
+from helpers import file_server, online_with
 from paperlib.infra import assets
 from paperlib import models
 from paperlib.__main__ import main
@@ -21,79 +19,10 @@ from paperlib.infra.assets import ASSETS, OfflineError, VerificationError
 from paperlib.method.diffnet import DiffNet
 from paperlib.infra.download import DownloadFailed, asset_path, download, load_network, partial_files, torch_hub_file
 
-QUOTA_PAGE = (b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>"
-              b"<p class=\"uc-error-subcaption\">Too many users have viewed or downloaded this file recently."
-              b"</p></body></html>")
-
-
-# ------------------------------------------------------------------------- the local server
-class _Handler(BaseHTTPRequestHandler):
-    """``/<mode>/<file>``: ok (Range supported), html, short (truncated), bad (one byte off),
-    cut (the first request without Range stops midway and closes the connection)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):  # noqa: N802
-        srv = self.server
-        rng = self.headers.get("Range")
-        srv.log.append((self.path, rng))
-        mode, _, name = self.path.lstrip("/").partition("/")
-        body = srv.files.get(name)
-        if body is None:
-            return self._send(404, b"not found", "text/plain")
-        if mode == "html":
-            return self._send(200, QUOTA_PAGE, "text/html; charset=utf-8")
-        if mode == "short":
-            return self._send(200, body[: len(body) // 2])
-        if mode == "bad":
-            return self._send(200, body[:100] + bytes([body[100] ^ 1]) + body[101:])
-        if rng:
-            start = int(re.fullmatch(r"bytes=(\d+)-", rng).group(1))
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            self.send_header("Content-Length", str(len(body) - start))
-            self.end_headers()
-            self.wfile.write(body[start:])
-            return
-        if mode == "cut" and name not in srv.cut:
-            srv.cut.add(name)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self._send(200, body)
-
-    def _send(self, status, body, ctype="application/octet-stream"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):  # a client that hung up: expected here
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    srv = _Server(("127.0.0.1", 0), _Handler)
-    srv.files, srv.log, srv.cut = {}, [], set()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with file_server() as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -101,18 +30,7 @@ def env(tmp_path, monkeypatch, server):
     """A private cache and torch hub dir; no proxy for 127.0.0.1; no mirror, not offline."""
     monkeypatch.setenv("PAPERLIB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    for var in ("PAPERLIB_MIRROR", "PAPERLIB_OFFLINE", "PAPERLIB_CELEBA_HQ"):
-        monkeypatch.delenv(var, raising=False)
-    server.log.clear()
-    server.cut.clear()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-
-    def mirror(mode: str) -> None:
-        monkeypatch.setenv("PAPERLIB_MIRROR", f"{base}/{mode}")
-
-    return mirror
+    return online_with(monkeypatch, server)
 
 
 @pytest.fixture
