@@ -40,7 +40,7 @@ and the reason is given once under the table.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -62,7 +62,10 @@ from .tables import METRICS, TABLE_FILES, applicable, markdown_tables, table_row
 @dataclass
 class EvalResult:
     """What :func:`evaluate` returns: the table rows per metric, the ground-truth rows (None when
-    the profile has no ground truth), paths, timings."""
+    the profile has no ground truth), paths, timings, and the per-image values behind the rows:
+    ``values[(method, attribute)] = {name: {str(index): value}}`` for the metrics (``MAE``, ``LPIPS``),
+    the judges (``kept:<judge>``, :mod:`paperlib.evaluation.judges`) and ``ID``, plus ``FID``'s
+    ``{"n", "value"}`` (None values: a judge or dlib gave none)."""
 
     rows: dict[str, list[dict]]
     ground_truth: list[dict] | None
@@ -72,6 +75,7 @@ class EvalResult:
     batches_computed: int
     batches_cached: int
     world_size: int = 1
+    values: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------- generation
@@ -460,7 +464,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     if setup.ground_truth is not None:
         gt_rows = _ground_truth_files(setup, scores, out_dir, attributes, methods, provenance)
         files += [out_dir / f"{setup.ground_truth.name}.{ext}" for ext in ("csv", "json", "md")]
-    return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached, dist.world_size)
+    return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached, dist.world_size, values)
 
 
 def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attributes, methods,
