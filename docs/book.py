@@ -24,7 +24,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("00_walkthrough", "01_train_diffcam", "02_figure2", "03_figure3", "04_figure4", "05_tables")
+NOTEBOOKS = ("00_walkthrough", "01_train_diffcam", "02_figure2", "03_figure3", "04_figure4", "05_tables",
+             "06_sweep")
 #: Where ``make reproduce`` leaves the executed notebooks, relative to the checkout.
 EXECUTED = Path("figures/synthetic/notebooks")
 #: A path in backquotes that must exist in the checkout.

@@ -55,6 +55,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_identity.py::samples": ("slow",),
     "test_identity.py::test_edit_random_weights_writes_the_identity_distance": ("slow",),
     "test_evaluate_image_major.py": ("slow",),
+    "test_sweep.py::tiny": ("slow",),
     "test_encoders.py::full": ("slow",),
     "test_train.py::learned": ("slow",),
     "test_leaderboard.py::run": ("slow",),

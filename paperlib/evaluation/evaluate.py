@@ -297,10 +297,11 @@ def _collect(setup: Setup, cache: EvalCache, attributes, methods, batch: int, id
 
 
 def _metric_objects(device: str, lpips, fid, n_images: int, fetch: bool = True, quiet: bool = True,
-                    dist: Dist | None = None) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
+                    dist: Dist | None = None, skip: tuple[str, ...] = ()) -> tuple[dict, object, dict[str, str], dict[str, bool]]:
     """Per-image metric callables, the FID object, unavailable metric -> reason, stand-in flags.
     The real metrics' missing weights are fetched first when ``fetch`` (by rank 0 alone, whose
-    verdict every rank takes: :func:`paperlib.evaluation.metrics.require_weights`)."""
+    verdict every rank takes: :func:`paperlib.evaluation.metrics.require_weights`). ``skip``: metrics
+    not asked for (neither fetched nor built)."""
     from .metrics import FIDMetric, LPIPSMetric, MetricUnavailable, require_weights
 
     dist = Dist() if dist is None else dist
@@ -309,8 +310,8 @@ def _metric_objects(device: str, lpips, fid, n_images: int, fetch: bool = True, 
              "FID": lambda: FIDMetric(device, progress=False, fetch=False)}
 
     def missing() -> dict[str, str]:
-        out = {}
-        for metric in (m for m, obj in given.items() if obj is None):
+        out = {m: f"{m.lower()}: not computed in this run" for m in skip}
+        for metric in (m for m, obj in given.items() if obj is None and m not in skip):
             try:
                 require_weights(metric.lower(), fetch, quiet)
             except MetricUnavailable as err:
@@ -318,6 +319,7 @@ def _metric_objects(device: str, lpips, fid, n_images: int, fetch: bool = True, 
         return out
 
     reasons: dict[str, str] = dist.broadcast(missing() if dist.is_main else None)
+    given |= {m: None for m in skip}  # a stand-in passed in (a dry run's) too
     for metric, obj in given.items():
         if obj is None and metric not in reasons:
             try:
@@ -351,7 +353,7 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
              progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None,
-             fetch: bool = True) -> EvalResult:
+             fetch: bool = True, metrics: Sequence[str] = METRICS) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -365,7 +367,8 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     the tables, the others an :class:`EvalResult` without rows or files. ``reference_alpha``: the
     edit the judges' "edit kept" is a share of (default ``alpha``; the strength sweep fixes it at 20
     for every alpha). ``fetch``: download the real metrics' missing weights first (verified; not
-    under ``PAPERLIB_OFFLINE=1``); False: use only what is already here. See the module doc.
+    under ``PAPERLIB_OFFLINE=1``); False: use only what is already here. ``metrics``: those of LPIPS and
+    FID to compute (the strength sweep leaves FID out; the others' cells say ``unavailable``). See the module doc.
     """
     from ..checks import check_alpha
     from ..profiles import DEFAULTS
@@ -378,12 +381,13 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     dist = Dist() if dist is None else dist
     with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
-                         render_only, fresh, progress, dist, reference=reference, fetch=fetch)
+                         render_only, fresh, progress, dist, reference=reference, fetch=fetch,
+                         skip=tuple(m for m in ("LPIPS", "FID") if m not in metrics))
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
               keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist, *,
-              reference: float, fetch: bool = True) -> EvalResult:
+              reference: float, fetch: bool = True, skip: tuple[str, ...] = ()) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
     from .judges import judge_names
     from .metrics import mae
@@ -400,7 +404,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
         lpips = stand_ins["LPIPS"] if lpips is None else lpips
         fid = stand_ins["FID"] if fid is None else fid
     fns, fid_obj, reasons, stand_in = _metric_objects(setup.device, lpips, fid, setup.n_images, fetch,
-                                                      not (progress and dist.is_main), dist)
+                                                      not (progress and dist.is_main), dist, skip)
     per_image = {"MAE": mae, **fns}
     ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
            "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048",

@@ -64,12 +64,13 @@ from ..infra.markdown import is_rule, table_cells
 from ..synth.report import MD_COLUMNS as LOCALIZATION_MD_COLUMNS
 from .leaderboard import MD_COLUMNS as LEADERBOARD_MD_COLUMNS
 from .methods import VARIANT_METHODS
+from .sweep import MD_COLUMNS as SWEEP_MD_COLUMNS
 from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
 
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
 #: Fields that identify a row of a table or figure (matched by these, in this order).
-ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "index")
+ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "index", "alpha")
 #: Keys not compared, wherever they appear, and why.
 SKIPPED: dict[str, str] = {
     "git": "commit and dirty flag differ by design between checkouts",
@@ -94,7 +95,8 @@ FACE_TABLE: dict[str, str] = {"mae": "MAE"}
 MIN_FACES = 3
 #: Markdown column header -> the CSV columns its numbers display, in order: the writers' own
 #: definitions (Tables 1-3, the localization summary, the leaderboard).
-MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS}
+MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS,
+                                          **SWEEP_MD_COLUMNS}
 PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.md")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")
@@ -412,6 +414,9 @@ def md_source(key: tuple, csvs: dict[str, dict]) -> tuple[str, tuple] | None:
             return name, ("row", *labels)
         if not m and variants and len(labels) == 1:
             return name, ("row", "all" if section.startswith("all") else section, labels[0])
+    for name, flat in csvs.items():  # another table (the matched edit): the CSV with a row of these labels
+        if not m and any(len(p) > 1 and p[1] == ("row", *labels) for p in flat):
+            return name, ("row", *labels)
     return None
 
 
@@ -457,6 +462,8 @@ def _md_cell_items(name, label, cell_a, cell_b, source, csvs, pools, n: int | No
     items = [Item(name, f"{label} | {header} (words)", words_a, words_b, counted=False)] if words_a != words_b else []
     nums_a, nums_b = (_NUMBER.findall(_FOOTNOTE.sub("", t)) for t in (text_a, text_b))
     for position, (column, a, b) in enumerate(zip(md_columns(header), nums_a, nums_b + [None] * len(nums_a))):
+        if column.endswith("_se"):
+            continue  # a displayed stored SE: an input of the tolerances, as ``*_se`` in JSON and CSV
         item = Item(name, f"{label} | {column}", float(a) if "." in a else int(a),
                     MISSING if b is None else (float(b) if "." in b else int(b)), counted=False)
         if source is not None and "." in a:

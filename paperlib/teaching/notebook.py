@@ -10,7 +10,7 @@ paper profile ``random_weights`` and ``images``), opens with one import and one 
 and ends with :func:`finish`, which writes its JSON sidecar of key numbers beside its figures.
 What the cells call besides this module comes through it too, imported on first use:
 ``nb.figures`` (Figures 2-4, drawing only), ``nb.edits`` (the edits they show), ``nb.walkthrough``
-(the walkthrough's steps), ``nb.explorer`` (the widget explorer),
+(the walkthrough's steps), ``nb.explorer`` (the widget explorer), ``nb.sweeps`` (the strength sweep),
 ``nb.VARIANTS`` (the Figure-3 mask variants) and :func:`show_markdown`.
 """
 
@@ -44,6 +44,9 @@ def __getattr__(name: str):
     if name == "explorer":
         from . import explorer
         return explorer
+    if name == "sweeps":
+        from ..evaluation import sweep
+        return sweep
     if name == "VARIANTS":
         from ..method.pipeline import VARIANTS
         return VARIANTS
@@ -52,15 +55,22 @@ def __getattr__(name: str):
 
 def start(notebook: str, *, profile: str, attributes: Sequence[str], n_images: int, device: str = "cpu",
           seed: int = 0, steps: int | None = None, out_dir: str = "", smoke: bool = False,
-          random_weights: bool = False, images: str = "", methods: Sequence[str] | None = None) -> tuple[Path, dict]:
+          random_weights: bool = False, images: str = "", methods: Sequence[str] | None = None,
+          alphas: Sequence[float] | None = None) -> tuple[Path, dict]:
     """A notebook's first cell in one call: check its parameters (one-line errors before any work,
     :func:`check_parameters`), then return ``(out, prov)``: the folder of its figures and sidecar
     (:func:`figures_dir`) and its provenance (:func:`provenance`, which records the parameters).
-    ``methods``: the table notebook's methods (empty: all), recorded only where given."""
+    ``methods``: the table notebook's methods (empty: all), ``alphas``: the sweep's grid
+    (:func:`paperlib.evaluation.sweep.check_alphas`), each recorded only where given."""
     check_parameters(profile, attributes, n_images, device=device, seed=seed, steps=steps,
                      random_weights=random_weights, images=images, methods=methods)
+    if alphas is not None:
+        from ..evaluation.sweep import TARGET_ALPHA, check_alphas
+
+        check_alphas(alphas, TARGET_ALPHA)
     out = figures_dir(profile, out_dir, smoke, random_weights)
     extra = {} if methods is None else {"methods": list(methods)}
+    extra |= {} if alphas is None else {"alphas": list(alphas)}
     prov = provenance(notebook, profile=profile, device=device, seed=seed, n_images=n_images, steps=steps,
                       attributes=attributes, smoke=smoke, random_weights=random_weights, images=images, **extra)
     return out, prov
@@ -291,3 +301,26 @@ def table_numbers(result) -> dict:
     loc_se = {r["variant"]: standard_error(r["iou_std"], r["n"]) for r in overall if r.get("n", 0) >= 2}
     return {"ours": ours, "ours_se": ours_se, "status": status, "localization_iou": loc, "localization_iou_se": loc_se,
             "timings": result.timings}
+
+
+def sweep(setup, attributes: Sequence[str], alphas: Sequence[float], methods: Sequence[str] = (), smoke: bool = False,
+          seed: int = 0, steps: int | None = None, progress: bool = True):
+    """Run (or resume) the strength sweep (:func:`paperlib.evaluation.sweep.strength_sweep`) of ``methods``
+    (default :data:`paperlib.evaluation.sweep.SWEEP_METHODS`) under the project root's
+    ``runs/sweep-<profile>/alpha-<a>`` (suffixed like :func:`classifier_dir`); returns its
+    :class:`paperlib.evaluation.sweep.SweepResult`."""
+    from ..evaluation.sweep import SWEEP_METHODS, strength_sweep
+
+    folder = run_dir("sweep", setup.profile, seed, steps, smoke, setup.random_weights)
+    return strength_sweep(setup, folder, alphas=tuple(alphas), attributes=tuple(attributes),
+                          methods=tuple(methods) or SWEEP_METHODS, progress=progress)
+
+
+def sweep_tables(result, out_dir: Path, prov: dict) -> tuple[list[dict], list[dict]]:
+    """The sweep's curve points and matched-edit rows, written as ``sweep.csv/.json``, ``matched.csv/.json``
+    and ``sweep.md`` in ``out_dir`` (:func:`paperlib.evaluation.sweep.write_sweep`); returns ``(points, matched)``."""
+    from ..evaluation.sweep import curve_rows, matched_edit, write_sweep
+
+    points, matched = curve_rows(result), matched_edit(result)
+    write_sweep(result, points, matched, out_dir, prov)
+    return points, matched

@@ -20,7 +20,7 @@ from pathlib import Path
 #: The checkout: ``notebooks/`` lives here.
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS: tuple[str, ...] = ("00_walkthrough", "01_train_diffcam", "02_figure2", "03_figure3", "04_figure4",
-                              "05_tables")
+                              "05_tables", "06_sweep")
 #: Parameters of a smoke run (CI): tiny faces, few images, a few training steps.
 SMOKE: dict[str, dict] = {
     "00_walkthrough": {"n_images": 2, "steps": 3},
@@ -29,11 +29,15 @@ SMOKE: dict[str, dict] = {
     "03_figure3": {"n_images": 1, "steps": 3},
     "04_figure4": {"n_images": 1, "steps": 3},
     "05_tables": {"n_images": 3, "steps": 3},
+    "06_sweep": {"n_images": 2, "steps": 3, "alphas": [10, 20], "attributes": ["Old"]},
 }
 
 
 #: Notebook -> at most how many images (rows) a dry run gives it; 05 takes ``--n-images`` itself.
-DRY_RUN_IMAGES: dict[str, int] = {"00_walkthrough": 2, "02_figure2": 4, "03_figure3": 2, "04_figure4": 2}
+DRY_RUN_IMAGES: dict[str, int] = {"00_walkthrough": 2, "02_figure2": 4, "03_figure3": 2, "04_figure4": 2,
+                                  "06_sweep": 2}
+#: The alpha grid of a dry run's strength sweep (06): the matched-edit target and one more.
+DRY_RUN_ALPHAS: tuple[float, ...] = (10.0, 20.0)
 #: Training steps of a dry run's notebook 01 (and the run folders' step count) by default.
 DRY_RUN_STEPS = 2
 
@@ -42,7 +46,9 @@ def dry_run_parameters(name: str, images: str, n_images: int, steps: int, attrib
                        methods: tuple[str, ...] = ()) -> dict:
     """The papermill parameters of notebook ``name`` in a dry run (``reproduce --random-weights``);
     ``attributes``: every notebook's attributes instead of its own, ``methods``: the tables' methods
-    instead of all (shorter runs)."""
+    instead of all (shorter runs; the sweep's too, where they are among its methods)."""
+    from ..evaluation.sweep import SWEEP_METHODS
+
     params = {"random_weights": True, "images": images, "steps": steps}
     if attributes:
         params["attributes"] = list(attributes)
@@ -52,6 +58,10 @@ def dry_run_parameters(name: str, images: str, n_images: int, steps: int, attrib
             params["methods"] = list(methods)
     elif name in DRY_RUN_IMAGES:
         params["n_images"] = min(n_images, DRY_RUN_IMAGES[name])
+    if name == "06_sweep":
+        params["alphas"] = list(DRY_RUN_ALPHAS)
+        if [m for m in methods if m in SWEEP_METHODS]:
+            params["methods"] = [m for m in methods if m in SWEEP_METHODS]
     if name in ("02_figure2", "04_figure4"):
         params["authors_code"] = True
     return params
