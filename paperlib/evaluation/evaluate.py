@@ -83,13 +83,14 @@ Kept = dict[str, dict[str, list]]  # method -> judge's values name ("kept:<judge
 
 
 def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
-                  source: torch.Tensor | None = None, reference_alpha: float | None = None
+                  source: torch.Tensor | None = None, reference_alpha: float | None = None,
+                  judges: Sequence[str] | None = None
                   ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]], Kept]]:
     """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
     the profile's ground-truth scores of each mask variant (empty without ground truth) and each
     method's edit kept by every judge (:func:`paperlib.evaluation.judges.judge_outputs`, against the
-    edit of ``reference_alpha``, default ``alpha``), per attribute. The per-image work is done once
-    for all attributes (module doc). ``source``: the photos of ``indices`` when the caller has
+    edit of ``reference_alpha``, default ``alpha``; only ``judges`` when given), per attribute. The
+    per-image work is done once for all attributes (module doc). ``source``: the photos of ``indices`` when the caller has
     already loaded them."""
     from .judges import judge_outputs
 
@@ -125,7 +126,7 @@ def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence
         if edited is None or reference != alpha:
             edited = edit(c, prepared.latents, attribute, reference)[1]
         quantised = {m: (_quantised(o) * 2 - 1).to(o) for m, o in outputs.items()}  # what a saved PNG holds
-        kept = judge_outputs(setup, indices, prepared, edited, quantised, attribute, reference)
+        kept = judge_outputs(setup, indices, prepared, edited, quantised, attribute, reference, judges)
         out[attribute] = (outputs, scores, kept)
     return out
 
@@ -229,7 +230,8 @@ def _generate(setup: Setup, cache: EvalCache, my_chunks, attributes, methods, al
         if need_sources:
             save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
                         cache.features("sources", idx))
-        results = compute_chunk(setup, idx, todo, alpha, source, reference_alpha) if todo else {}
+        judges = [k.removeprefix("kept:") for k in ids if k.startswith("kept:")]
+        results = compute_chunk(setup, idx, todo, alpha, source, reference_alpha, judges) if todo else {}
         for attribute, (outputs, scores, kept) in results.items():
             out01 = {m: _quantised(o) for m, o in outputs.items()}
             for m, o in out01.items():
@@ -353,7 +355,7 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
              progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None,
-             fetch: bool = True, metrics: Sequence[str] = METRICS) -> EvalResult:
+             fetch: bool = True, metrics: Sequence[str] = METRICS, judges: Sequence[str] | None = None) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -368,7 +370,8 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     edit the judges' "edit kept" is a share of (default ``alpha``; the strength sweep fixes it at 20
     for every alpha). ``fetch``: download the real metrics' missing weights first (verified; not
     under ``PAPERLIB_OFFLINE=1``); False: use only what is already here. ``metrics``: those of LPIPS and
-    FID to compute (the strength sweep leaves FID out; the others' cells say ``unavailable``). See the module doc.
+    FID to compute (the strength sweep leaves FID out; the others' cells say ``unavailable``). ``judges``: the
+    judges of the edit kept to compute (default every one the profile runs; the sweep: its one). See the module doc.
     """
     from ..checks import check_alpha
     from ..profiles import DEFAULTS
@@ -382,12 +385,13 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
                          render_only, fresh, progress, dist, reference=reference, fetch=fetch,
-                         skip=tuple(m for m in ("LPIPS", "FID") if m not in metrics))
+                         skip=tuple(m for m in ("LPIPS", "FID") if m not in metrics), judges=judges)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
               keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist, *,
-              reference: float, fetch: bool = True, skip: tuple[str, ...] = ()) -> EvalResult:
+              reference: float, fetch: bool = True, skip: tuple[str, ...] = (),
+              judges: Sequence[str] | None = None) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
     from .judges import judge_names
     from .metrics import mae
@@ -408,7 +412,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     per_image = {"MAE": mae, **fns}
     ids = {"MAE": "mae", "LPIPS": "stand-in" if stand_in["LPIPS"] else "lpips-alex-0.1",
            "FID": "stand-in" if stand_in["FID"] else "pytorch-fid-inception-2048",
-           **{f"kept:{j}": f"{j}-v1" for j in judge_names(setup)}}
+           **{f"kept:{j}": f"{j}-v1" for j in judge_names(setup) if judges is None or j in judges}}
     if setup.identity:
         reason = _identity_unavailable()
         if reason:

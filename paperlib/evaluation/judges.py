@@ -127,26 +127,32 @@ def shown_judge(setup) -> str:
 
 
 def judge_outputs(setup, indices: Sequence[int], prepared, edited: torch.Tensor, outputs: Mapping[str, torch.Tensor],
-                  attribute: str, reference_alpha: float) -> dict[str, dict[str, list]]:
-    """Every judge of :func:`judge_names` on every output ``F`` of one batch and attribute:
-    ``{method: {"kept:<judge>": per-image values}}`` (None where a judge gives NaN). ``prepared``: the
-    batch's :class:`paperlib.method.pipeline.Prepared` (``I``, ``I'``); ``edited``: ``T`` at
-    ``reference_alpha``; ``outputs``: method -> (B, 3, H, W) in [-1, 1] (quantised as saved)."""
+                  attribute: str, reference_alpha: float, judges: Sequence[str] | None = None) -> dict[str, dict[str, list]]:
+    """Every judge of :func:`judge_names` (or only those of ``judges``) on every output ``F`` of one batch
+    and attribute: ``{method: {"kept:<judge>": per-image values}}`` (None where a judge gives NaN).
+    ``prepared``: the batch's :class:`paperlib.method.pipeline.Prepared` (``I``, ``I'``); ``edited``: ``T``
+    at ``reference_alpha``; ``outputs``: method -> (B, 3, H, W) in [-1, 1] (quantised as saved)."""
     c = setup.components
+    names = [j for j in judge_names(setup) if judges is None or j in judges]
     source, recon = prepared.source, prepared.reconstruction
-    kept = {m: {"kept:projection": projection_edit_kept(f, source, edited, recon)} for m, f in outputs.items()}
-    if getattr(setup, "ideal_edit", None) is not None:
+    kept: dict[str, dict[str, torch.Tensor]] = {m: {} for m in outputs}
+    if "projection" in names:
+        for m, f in outputs.items():
+            kept[m]["kept:projection"] = projection_edit_kept(f, source, edited, recon)
+    if "exact" in names or "strength" in names:
         change, region = setup.ideal_edit(indices, attribute, reference_alpha)
         for m, f in outputs.items():
-            kept[m]["kept:exact"] = edit_kept(f, source, change.to(f), region.to(f.device))
-            if "strength" in judge_names(setup):
+            if "exact" in names:
+                kept[m]["kept:exact"] = edit_kept(f, source, change.to(f), region.to(f.device))
+            if "strength" in names:
                 kept[m]["kept:strength"] = setup.strength_kept(f, source, source + change.to(f), attribute)
     def resize(x):
         return F.interpolate(x, size=c.cam_size, mode="area") if x.shape[-1] != c.cam_size else x
 
-    for m, t in classifier_edit_kept(c.classifier, c.class_index(attribute), outputs, source, edited, recon,
-                                     resize).items():
-        kept[m]["kept:classifier"] = t
+    if "classifier" in names:
+        for m, t in classifier_edit_kept(c.classifier, c.class_index(attribute), outputs, source, edited, recon,
+                                         resize).items():
+            kept[m]["kept:classifier"] = t
     return {m: {k: [None if math.isnan(v) else v for v in t.tolist()] for k, t in vs.items()} for m, vs in kept.items()}
 
 

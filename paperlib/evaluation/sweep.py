@@ -129,7 +129,7 @@ def strength_sweep(setup, out_dir: str | Path, alphas: Sequence[float] = ALPHAS,
                    judge: str | None = None, reference_alpha: float = TARGET_ALPHA, progress: bool = True,
                    fetch: bool = True) -> SweepResult:
     """Evaluate ``methods`` on ``attributes`` once per alpha of ``alphas`` into ``out_dir/alpha-<a>``
-    (no PNGs kept, no FID; the evaluation cache makes a rerun resume) and collect the per-image damage and
+    (no PNGs kept, no FID, only this judge; the evaluation cache makes a rerun resume) and collect the per-image damage and
     edit kept by ``judge`` (default the profile's shown judge) as a share of the edit at
     ``reference_alpha``. Every argument is checked first (one line, before any work)."""
     import time
@@ -152,7 +152,7 @@ def strength_sweep(setup, out_dir: str | Path, alphas: Sequence[float] = ALPHAS,
         t = time.perf_counter()
         ev = evaluate(setup, alpha_dir(out_dir, alpha), attributes=tuple(attributes), methods=tuple(methods),
                       alpha=alpha, reference_alpha=reference_alpha, keep_images=0, progress=progress,
-                      fetch=fetch, metrics=DAMAGE)
+                      fetch=fetch, metrics=DAMAGE, judges=(judge,))
         result.timings[f"alpha-{alpha:g}_s"] = time.perf_counter() - t
         collect(result, ev.values, i)
         result.reasons = _reasons(ev)

@@ -116,6 +116,9 @@ def test_tiny_sweep_writes_its_files(tiny):
     assert data["alphas"] == [10.0, 20.0] and len(data["rows"]) == len(points)
     assert "Matched edit" in (folder / "out" / "sweep.md").read_text()
     assert not any(k[1] in ("e4e", "ReStyle") for k in result.kept if k[0] == "Beard")  # SynthFace: Old, Smiling only
+    records = [json.loads(p.read_text()) for p in (folder / "runs" / "alpha-10").rglob("*.json")]
+    names = {k for r in records if "values" in r for vs in r["values"].values() for k in vs}
+    assert names - {"LPIPS"} == {"MAE", "kept:exact"}  # only the sweep's judge (LPIPS where its weights are)
 
 
 def test_tiny_sweep_kept_rises_with_alpha_for_psp(tiny):
