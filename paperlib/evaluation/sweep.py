@@ -197,7 +197,8 @@ def _mean_std(x: np.ndarray) -> tuple[float | None, float | None, int]:
 
 
 def curve_rows(result: SweepResult) -> list[dict]:
-    """The curve points: one row per (attribute, method, alpha) with ``n`` (images with an MAE), the mean
+    """The curve points: one row per (attribute, method, alpha) with ``n`` (images with an MAE), whether the
+    networks were random-init (a dry run: not results), the mean
     and sd (ddof 0) of the edit kept (``kept``, ``kept_std``, over ``kept_n`` images) and of each damage
     metric (``mae``, ``mae_std``, ``lpips``, ``lpips_std``; None when unavailable)."""
     rows = []
@@ -206,7 +207,7 @@ def curve_rows(result: SweepResult) -> list[dict]:
         for i, alpha in enumerate(result.alphas):
             k, k_sd, k_n = _mean_std(kept[i])
             row = {"attribute": attribute, "method": method, "alpha": alpha, "n": 0, "judge": result.judge,
-                   "kept": k, "kept_std": k_sd, "kept_n": k_n}
+                   "random_weights": result.random_weights, "kept": k, "kept_std": k_sd, "kept_n": k_n}
             for metric in DAMAGE:
                 m, sd, n = _mean_std(damage[metric][i]) if metric in damage else (None, None, 0)
                 row |= {metric.lower(): m, f"{metric.lower()}_std": sd}
@@ -300,6 +301,7 @@ def matched_edit(result: SweepResult, resamples: int = RESAMPLES, seed: int = SE
                     for j in range(1, len(draws))]
             reached = [b for b in boot if b[0] is not None]
             row = {"attribute": attribute, "method": method, "n": n, "judge": result.judge,
+                   "random_weights": result.random_weights,
                    "target_method": target_method, "target_alpha": float(target_alpha),
                    "target_kept": target, "target_kept_se": _sd(targets[1:].tolist()),
                    "status": "ok" if alpha is not None else NOT_REACHED,

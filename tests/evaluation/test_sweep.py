@@ -152,6 +152,7 @@ def test_random_weights_outputs_are_stamped():
     result.random_weights = True
     rows = matched_edit(result, resamples=10)
     assert sweep.sweep_markdown(result, rows).startswith("# RANDOM WEIGHTS")
+    assert all(r["random_weights"] for r in rows + sweep.curve_rows(result))
     assert "RANDOM WEIGHTS" in sweep.sweep_figure(result, sweep.curve_rows(result), rows)._suptitle.get_text()
 
 
