@@ -366,7 +366,8 @@ def write_sweep(result: SweepResult, rows: list[dict], matched: list[dict], out_
     out.mkdir(parents=True, exist_ok=True)
     meta = {"profile": result.profile, "n_images": result.n_images, "alphas": list(result.alphas),
             "judge": result.judge, "reference_alpha": result.reference_alpha,
-            "random_weights": result.random_weights, "unavailable": result.reasons}
+            "random_weights": result.random_weights, "metrics": result.metrics,
+            "note": "; ".join(f"{m} unavailable: {r}" for m, r in result.reasons.items())}  # free text: local paths
     paths = []
     for name, data in (("sweep", rows), ("matched", matched)):
         write_csv(data, out / f"{name}.csv")
