@@ -62,6 +62,7 @@ from statistics import NormalDist
 
 from ..infra.markdown import is_rule, table_cells
 from ..synth.report import MD_COLUMNS as LOCALIZATION_MD_COLUMNS
+from .judge_validation import MD_COLUMNS as JUDGES_MD_COLUMNS
 from .leaderboard import MD_COLUMNS as LEADERBOARD_MD_COLUMNS
 from .methods import VARIANT_METHODS
 from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
@@ -69,7 +70,7 @@ from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
 #: Fields that identify a row of a table or figure (matched by these, in this order).
-ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "index")
+ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "judge", "index")
 #: Keys not compared, wherever they appear, and why.
 SKIPPED: dict[str, str] = {
     "git": "commit and dirty flag differ by design between checkouts",
@@ -94,7 +95,8 @@ FACE_TABLE: dict[str, str] = {"mae": "MAE"}
 MIN_FACES = 3
 #: Markdown column header -> the CSV columns its numbers display, in order: the writers' own
 #: definitions (Tables 1-3, the localization summary, the leaderboard).
-MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS}
+MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS,
+                                          **JUDGES_MD_COLUMNS}
 PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.md")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")
