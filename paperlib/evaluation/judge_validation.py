@@ -16,7 +16,7 @@ exact value. Each correlation has an approximate SE (Fisher: ``(1 - r^2) / sqrt(
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -101,12 +101,20 @@ def markdown(rows: list[dict], n_images: int) -> str:
              r["n_outputs"]] for r in rows]
     return "\n".join([
         f"# The edit-kept judges against SynthFace's exact value ({n_images} faces)", "",
-        "Each judge that the paper profile can run (projection, classifier) and SynthFace's strength estimator, "
+        ("Each judge that the paper profile can run (projection, classifier) and SynthFace's strength estimator, "
         "scored against the exact share of the ideal change kept. Method ranking ρ: Spearman's correlation of "
         "the methods' mean edit kept (over (attribute, method) cells in the `all` rows); per image: Pearson's r "
-        "and Spearman's ρ over every output.", "",
+        "and Spearman's ρ over every output."), "",
         *table(("attribute", "judge", *MD_COLUMNS), body), ""])
 
 
-__all__ = ["REFERENCE", "VALIDATED", "MD_COLUMNS", "correlation", "correlation_se", "validation_row",
-           "validation_rows", "markdown"]
+__all__ = [
+    "MD_COLUMNS",
+    "REFERENCE",
+    "VALIDATED",
+    "correlation",
+    "correlation_se",
+    "markdown",
+    "validation_row",
+    "validation_rows",
+]
