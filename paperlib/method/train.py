@@ -271,7 +271,13 @@ def heldout_generator(seed: int) -> torch.Generator:
 
 
 # ------------------------------------------------------------------------------------ training
-def _load_checkpoint(path: Path, config: TrainConfig) -> dict:
+def source_settings(source: PairSource) -> dict:
+    """What a source says sets its pairs beyond the config (``source.settings``: a JSON-able dict, e.g. the
+    share of no-change pairs); a checkpoint resumes only on a source with the same settings."""
+    return dict(getattr(source, "settings", None) or {})
+
+
+def _load_checkpoint(path: Path, config: TrainConfig, settings: dict | None = None) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -283,6 +289,10 @@ def _load_checkpoint(path: Path, config: TrainConfig) -> dict:
         listing = ", ".join(f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff)
         raise ValueError(f"checkpoint: {path} belongs to a different run ({listing}); "
                          "use another out_dir or resume=False")
+    saved_settings = ckpt.get("source_settings", {})
+    if settings is not None and saved_settings != settings:
+        raise ValueError(f"checkpoint: {path} was trained on other pairs (source settings {saved_settings!r} != "
+                         f"{settings!r}); use another out_dir or resume=False")
     return ckpt
 
 
@@ -316,7 +326,8 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
     out_dir = Path(config.out_dir)
     ckpt_path = out_dir / CHECKPOINT_NAME
 
-    ckpt = _load_checkpoint(ckpt_path, config) if resume and ckpt_path.is_file() else None
+    settings = source_settings(source)
+    ckpt = _load_checkpoint(ckpt_path, config, settings) if resume and ckpt_path.is_file() else None
     with _deterministic(device):
         _seed_everything(config.seed)
         model = DiffNet(config.n_classes, config.arch).to(device).train()
@@ -341,7 +352,7 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
         def save_checkpoint() -> None:
             atomic_torch_save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step, "config": config.to_json(),
+                "scheduler": scheduler.state_dict(), "step": step, "config": config.to_json(), "source_settings": settings,
                 "wall_time_s": elapsed + (time.perf_counter() - start), "losses": losses,
                 "accuracies": accuracies, "lrs": lrs, "rng": _rng_states(sampler, device),
             }, ckpt_path)
@@ -395,6 +406,7 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
         "classes": sorted(CLASS_INDEX, key=CLASS_INDEX.get) if config.n_classes == len(ATTRIBUTES) else None,
         "config": config.to_json(),
         "source": type(source).__name__,
+        "source_settings": settings,
         "device": str(device),
         "torch": torch.__version__,
         "weights": WEIGHTS_NAME,
@@ -406,5 +418,5 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
                        accuracies=accuracies, lrs=lrs, resumed_from=resumed_from)
 
 
-__all__ = ["NO_CHANGE", "pair_loss", "labelled_accuracy", "PairSource", "TrainConfig", "TrainResult", "train", "evaluate_accuracy", "heldout_generator",
+__all__ = ["NO_CHANGE", "pair_loss", "labelled_accuracy", "source_settings", "PairSource", "TrainConfig", "TrainResult", "train", "evaluate_accuracy", "heldout_generator",
            "CHECKPOINT_NAME", "WEIGHTS_NAME", "SIDECAR_NAME"]

@@ -20,7 +20,7 @@ from ..method.pipeline import Components
 from .baselines import E4ELikeEncoder, ReStyleLikeInverter, baseline_editors, interfacegan_directions
 from .inverter import SynthInverter
 from .scores import blend_errors, intended_region, localization
-from .world import LATENT_DIM, Rendered, SynthWorld
+from .world import LATENT_DIM, LEAKS, Rendered, SynthWorld
 
 __all__ = ["SynthWorld", "SynthInverter", "E4ELikeEncoder", "ReStyleLikeInverter", "baseline_editors",
            "interfacegan_directions", "Observed", "observe", "pair_source", "components",
@@ -57,6 +57,10 @@ class SynthPairSource:
         if isinstance(no_change, bool) or not isinstance(no_change, (int, float)) or not 0 <= no_change < 1:
             raise ValueError(f"no_change: expected a share in [0, 1), got {no_change!r}")
         self.world, self.alpha, self.no_change = world, alpha, float(no_change)
+        #: what sets the pairs beyond the training config (checkpoints resume only on the same; empty for the
+        #: world's own side effects without no-change pairs, as before these options existed)
+        self.settings = {**({"no_change": self.no_change} if self.no_change else {}),
+                         **({"leaks": world.leaks} if world.leaks != LEAKS else {})}
         self.directions = torch.stack([world.direction(a) for a in ATTRIBUTES])
         self.classes = torch.tensor([CLASS_INDEX[a] for a in ATTRIBUTES])
 

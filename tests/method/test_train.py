@@ -180,6 +180,18 @@ def test_resume_false_starts_over_and_other_runs_are_refused(tmp_path):
     assert held.calls == 1  # eval_batches=1 batch of held-out pairs, from heldout_source
 
 
+def test_a_run_on_other_pairs_is_refused(tmp_path):
+    """A finished run is reused only on a source with the same settings (e.g. the share of no-change
+    pairs): an old classifier is not silently taken for one of another recipe."""
+    train(_small(tmp_path, steps=1), PatchPairs(), progress=False)
+    other = PatchPairs()
+    other.settings = {"no_change": 0.125}
+    with pytest.raises(ValueError, match=r"^checkpoint: .*checkpoint\.pt was trained on other pairs \(source settings "
+                                         r"\{\} != \{'no_change': 0\.125\}\); use another out_dir or resume=False$"):
+        train(_small(tmp_path, steps=1), other, progress=False)
+    assert json.loads((tmp_path / "diffnet.json").read_text())["source_settings"] == {}
+
+
 # ------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps": 0}, "steps: expected an integer >= 1, got 0"),

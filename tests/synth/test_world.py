@@ -133,5 +133,8 @@ def test_no_change_pairs():
     x0, y0 = SynthPairSource(world).sample_pairs(torch.Generator().manual_seed(2), 3)
     from paperlib.method.attributes import CLASS_INDEX
     assert torch.equal(x0[:, :3], world(w)) and y0.tolist() == [CLASS_INDEX[ATTRIBUTES[i]] for i in k]
+    assert SynthPairSource(world).settings == {}  # as before: old checkpoints of such runs still resume
+    assert SynthPairSource(world, no_change=0.5).settings == {"no_change": 0.5}
+    assert SynthPairSource(SynthWorld(64, leaks={})).settings == {"leaks": {}}
     with pytest.raises(ValueError, match=r"no_change: expected a share in \[0, 1\), got 1"):
         SynthPairSource(world, no_change=1)
