@@ -472,6 +472,8 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
     if setup.ground_truth is not None:
         gt_rows = _ground_truth_files(setup, scores, out_dir, attributes, methods, provenance)
         files += [out_dir / f"{setup.ground_truth.name}.{ext}" for ext in ("csv", "json", "md")]
+    if setup.ideal_edit is not None:
+        files += _judge_files(setup, values, out_dir, attributes, methods, provenance)
     return EvalResult(rows, gt_rows, out_dir, files, timings, computed, cached, dist.world_size, values)
 
 
@@ -496,6 +498,19 @@ def _ground_truth_files(setup: Setup, per_attribute: dict, out_dir: Path, attrib
     write_json({"rows": rows, "provenance": provenance}, stem.with_suffix(".json"))
     atomic_bytes(gt.markdown(rows, setup.n_images, len(attributes)).encode(), stem.with_suffix(".md"))
     return rows
+
+
+def _judge_files(setup: Setup, values: dict, out_dir: Path, attributes, methods, provenance) -> list[Path]:
+    """The judges' validation against the exact edit kept (:mod:`paperlib.evaluation.judge_validation`):
+    ``judges.csv/.json/.md``."""
+    from . import judge_validation
+
+    rows = judge_validation.validation_rows(values, methods, attributes, setup.n_images)
+    stem = out_dir / "judges"
+    write_csv(rows, stem.with_suffix(".csv"))
+    write_json({"rows": rows, "provenance": provenance}, stem.with_suffix(".json"))
+    atomic_bytes(judge_validation.markdown(rows, setup.n_images).encode(), stem.with_suffix(".md"))
+    return [stem.with_suffix(ext) for ext in (".csv", ".json", ".md")]
 
 
 def evaluate_command(profile: str, *, n_images: int | None = None, device: str | None = None, out: str | None = None,

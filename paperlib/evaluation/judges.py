@@ -24,7 +24,7 @@ alpha, so that "kept" is an amount comparable across alphas).
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -156,5 +156,14 @@ def judge_outputs(setup, indices: Sequence[int], prepared, edited: torch.Tensor,
     return {m: {k: [None if math.isnan(v) else v for v in t.tolist()] for k, t in vs.items()} for m, vs in kept.items()}
 
 
-__all__ = ["JUDGES", "EPS", "check_judge", "edit_kept", "projection_edit_kept", "classifier_edit_kept", "judge_names",
-           "shown_judge", "judge_outputs"]
+__all__ = [
+    "EPS",
+    "JUDGES",
+    "check_judge",
+    "classifier_edit_kept",
+    "edit_kept",
+    "judge_names",
+    "judge_outputs",
+    "projection_edit_kept",
+    "shown_judge",
+]

@@ -62,6 +62,7 @@ from statistics import NormalDist
 
 from ..infra.markdown import is_rule, table_cells
 from ..synth.report import MD_COLUMNS as LOCALIZATION_MD_COLUMNS
+from .judge_validation import MD_COLUMNS as JUDGES_MD_COLUMNS
 from .leaderboard import MD_COLUMNS as LEADERBOARD_MD_COLUMNS
 from .methods import VARIANT_METHODS
 from .sweep import MD_COLUMNS as SWEEP_MD_COLUMNS
@@ -70,7 +71,7 @@ from .tables import MD_COLUMNS as TABLES_MD_COLUMNS
 #: Family-wise false-alarm rate of the check (Bonferroni over the compared floats).
 FAMILY_ALPHA = 0.05
 #: Fields that identify a row of a table or figure (matched by these, in this order).
-ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "index", "alpha")
+ROW_KEYS: tuple[str, ...] = ("attribute", "method", "variant", "judge", "index", "alpha")
 #: Keys not compared, wherever they appear, and why.
 SKIPPED: dict[str, str] = {
     "git": "commit and dirty flag differ by design between checkouts",
@@ -96,7 +97,7 @@ MIN_FACES = 3
 #: Markdown column header -> the CSV columns its numbers display, in order: the writers' own
 #: definitions (Tables 1-3, the localization summary, the leaderboard).
 MD_COLUMNS: dict[str, tuple[str, ...]] = {**TABLES_MD_COLUMNS, **LOCALIZATION_MD_COLUMNS, **LEADERBOARD_MD_COLUMNS,
-                                          **SWEEP_MD_COLUMNS}
+                                          **JUDGES_MD_COLUMNS, **SWEEP_MD_COLUMNS}
 PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.md")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")
@@ -404,7 +405,8 @@ def md_columns(header: str) -> tuple[str, ...]:
 def md_source(key: tuple, csvs: dict[str, dict]) -> tuple[str, tuple] | None:
     """The CSV file and row a Markdown row displays: ``Table N: METRIC`` sections -> the CSV whose
     rows have that metric, row (attribute, method); other sections (an attribute, or ``all
-    attributes``) -> the CSV with ``variant`` rows, row (attribute, variant)."""
+    attributes``) -> the CSV with ``variant`` rows, row (attribute, variant); else the CSV with exactly one
+    row whose identity starts with the row's labels (the matched-edit table: ``matched.csv``)."""
     section, labels = key[0], key[1:]
     m = re.match(r"Table \d+: (\S+)", section)
     for name, flat in csvs.items():
@@ -414,9 +416,10 @@ def md_source(key: tuple, csvs: dict[str, dict]) -> tuple[str, tuple] | None:
             return name, ("row", *labels)
         if not m and variants and len(labels) == 1:
             return name, ("row", "all" if section.startswith("all") else section, labels[0])
-    for name, flat in csvs.items():  # another table (the matched edit): the CSV with a row of these labels
-        if not m and any(len(p) > 1 and p[1] == ("row", *labels) for p in flat):
-            return name, ("row", *labels)
+    for name, flat in csvs.items():  # another table (the matched edit): the CSV with one row these labels start
+        rows = {p[1] for p in flat if len(p) > 1 and isinstance(p[1], tuple) and p[1][1:len(labels) + 1] == labels}
+        if not m and len(rows) == 1:
+            return name, rows.pop()
     return None
 
 

@@ -56,6 +56,12 @@ SIDECAR_NAME = "diffnet.json"
 HELDOUT_SEED_OFFSET = 1_000_003
 #: Steps over which the progress bar's running loss / accuracy are averaged.
 RUNNING_WINDOW = 50
+#: The label of a **no-change pair** ``[G(w), G(w)]`` (a source may mix some in): its target is the uniform
+#: distribution over the classes (no attribute changed, so no class), and it counts in no accuracy. Without
+#: such pairs a 7-way classifier trained only on one-attribute pairs learns one class as its default, the
+#: answer when nothing else changed, and that class's CAM reads the whole image instead of its own change
+#: (SynthFace's Smiling: docs/synthface.md, "Where the classifier looks").
+NO_CHANGE = -1
 #: Config fields that change the trained weights; a checkpoint resumes only if they all match.
 _RUN_FIELDS = ("steps", "batch", "lr", "lr_min", "betas", "seed", "arch", "n_classes")
 
@@ -206,17 +212,35 @@ def _check_batch(x, y, batch: int, n_classes: int, source) -> tuple[torch.Tensor
     if not isinstance(y, torch.Tensor) or y.shape != (batch,) or y.dtype != torch.long:
         got = (tuple(y.shape), y.dtype) if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"source: {name}.sample_pairs must return labels as a long ({batch},) tensor, got {got}")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
-        raise ValueError(f"source: {name}.sample_pairs returned labels outside [0, {n_classes}): "
-                         f"[{int(y.min())}, {int(y.max())}]")
+    if y.numel() and (int(y.min()) < NO_CHANGE or int(y.max()) >= n_classes):
+        raise ValueError(f"source: {name}.sample_pairs returned labels outside [0, {n_classes}) "
+                         f"(or {NO_CHANGE}, no change): [{int(y.min())}, {int(y.max())}]")
     return x, y
+
+
+def pair_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the classes; a no-change pair (label :data:`NO_CHANGE`) against the uniform
+    distribution. Without no-change pairs it is exactly ``F.cross_entropy(logits, y)``."""
+    known = y != NO_CHANGE
+    if bool(known.all()):
+        return F.cross_entropy(logits, y)
+    target = torch.full_like(logits, 1.0 / logits.shape[1])
+    target[known] = F.one_hot(y[known], logits.shape[1]).to(logits.dtype)
+    return F.cross_entropy(logits, target)
+
+
+def labelled_accuracy(logits: torch.Tensor, y: torch.Tensor) -> tuple[int, int]:
+    """``(correct, counted)`` over the pairs with an attribute label (no-change pairs have no right class)."""
+    known = y != NO_CHANGE
+    return int((logits.argmax(1)[known] == y[known]).sum()), int(known.sum())
 
 
 # ---------------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate_accuracy(model: nn.Module, source: PairSource, generator: torch.Generator, n_batches: int,
                       batch: int) -> float:
-    """Fraction of ``n_batches * batch`` pairs from ``source`` (drawn with ``generator``) classified right.
+    """Fraction of ``n_batches * batch`` pairs from ``source`` (drawn with ``generator``) classified right
+    (no-change pairs, label :data:`NO_CHANGE`, are not counted).
 
     The model is evaluated in eval mode (batch-norm running statistics) and put back in the
     mode it was in.
@@ -233,12 +257,12 @@ def evaluate_accuracy(model: nn.Module, source: PairSource, generator: torch.Gen
             x, y = source.sample_pairs(generator, batch)
             if n_classes is not None:
                 _check_batch(x, y, batch, n_classes, source)
-            pred = model(x.to(device)).argmax(1).cpu()
-            correct += int((pred == y.cpu()).sum())
-            total += y.numel()
+            right, counted = labelled_accuracy(model(x.to(device)).cpu(), y.cpu())
+            correct += right
+            total += counted
     finally:
         model.train(was_training)
-    return correct / total
+    return correct / max(total, 1)
 
 
 def heldout_generator(seed: int) -> torch.Generator:
@@ -247,7 +271,13 @@ def heldout_generator(seed: int) -> torch.Generator:
 
 
 # ------------------------------------------------------------------------------------ training
-def _load_checkpoint(path: Path, config: TrainConfig) -> dict:
+def source_settings(source: PairSource) -> dict:
+    """What a source says sets its pairs beyond the config (``source.settings``: a JSON-able dict, e.g. the
+    share of no-change pairs); a checkpoint resumes only on a source with the same settings."""
+    return dict(getattr(source, "settings", None) or {})
+
+
+def _load_checkpoint(path: Path, config: TrainConfig, settings: dict | None = None) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -259,6 +289,10 @@ def _load_checkpoint(path: Path, config: TrainConfig) -> dict:
         listing = ", ".join(f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff)
         raise ValueError(f"checkpoint: {path} belongs to a different run ({listing}); "
                          "use another out_dir or resume=False")
+    saved_settings = ckpt.get("source_settings", {})
+    if settings is not None and saved_settings != settings:
+        raise ValueError(f"checkpoint: {path} was trained on other pairs (source settings {saved_settings!r} != "
+                         f"{settings!r}); use another out_dir or resume=False")
     return ckpt
 
 
@@ -292,7 +326,8 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
     out_dir = Path(config.out_dir)
     ckpt_path = out_dir / CHECKPOINT_NAME
 
-    ckpt = _load_checkpoint(ckpt_path, config) if resume and ckpt_path.is_file() else None
+    settings = source_settings(source)
+    ckpt = _load_checkpoint(ckpt_path, config, settings) if resume and ckpt_path.is_file() else None
     with _deterministic(device):
         _seed_everything(config.seed)
         model = DiffNet(config.n_classes, config.arch).to(device).train()
@@ -317,7 +352,7 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
         def save_checkpoint() -> None:
             atomic_torch_save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step, "config": config.to_json(),
+                "scheduler": scheduler.state_dict(), "step": step, "config": config.to_json(), "source_settings": settings,
                 "wall_time_s": elapsed + (time.perf_counter() - start), "losses": losses,
                 "accuracies": accuracies, "lrs": lrs, "rng": _rng_states(sampler, device),
             }, ckpt_path)
@@ -331,7 +366,7 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
                                     source)
                 x, y = x.to(device), y.to(device)
                 logits = model(x)
-                loss = F.cross_entropy(logits, y)
+                loss = pair_loss(logits, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 lrs.append(optimizer.param_groups[0]["lr"])
@@ -339,10 +374,11 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
                 scheduler.step()
                 step += 1
                 losses.append(float(loss.detach()))
-                accuracies.append(float((logits.detach().argmax(1) == y).float().mean()))
+                right, counted = labelled_accuracy(logits.detach(), y)
+                accuracies.append(right / counted if counted else float("nan"))
                 if progress:
                     window = slice(-RUNNING_WINDOW, None)
-                    bar.set_postfix(loss=f"{np.mean(losses[window]):.3f}", acc=f"{np.mean(accuracies[window]):.2f}",
+                    bar.set_postfix(loss=f"{np.mean(losses[window]):.3f}", acc=f"{np.nanmean(accuracies[window]):.2f}",
                                     lr=f"{lrs[-1]:.1e}")
                     bar.update(1)
                 if step % config.checkpoint_every == 0 or step == config.steps:
@@ -370,6 +406,7 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
         "classes": sorted(CLASS_INDEX, key=CLASS_INDEX.get) if config.n_classes == len(ATTRIBUTES) else None,
         "config": config.to_json(),
         "source": type(source).__name__,
+        "source_settings": settings,
         "device": str(device),
         "torch": torch.__version__,
         "weights": WEIGHTS_NAME,
@@ -381,5 +418,5 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
                        accuracies=accuracies, lrs=lrs, resumed_from=resumed_from)
 
 
-__all__ = ["PairSource", "TrainConfig", "TrainResult", "train", "evaluate_accuracy", "heldout_generator",
+__all__ = ["NO_CHANGE", "pair_loss", "labelled_accuracy", "source_settings", "PairSource", "TrainConfig", "TrainResult", "train", "evaluate_accuracy", "heldout_generator",
            "CHECKPOINT_NAME", "WEIGHTS_NAME", "SIDECAR_NAME"]

@@ -17,9 +17,11 @@ if TYPE_CHECKING:  # annotations only: the names and defaults here are read by t
 NAMES: tuple[str, ...] = ("synthetic", "paper")
 
 #: Per-profile defaults: training pairs' size, architecture and steps; evaluation images and batch;
-#: the device the profile runs on when none is given.
+#: the device the profile runs on when none is given; synthetic ``no_change``: the share of no-change
+#: training pairs (1/8: as many as of each attribute; :class:`paperlib.synth.SynthPairSource`).
 DEFAULTS: dict[str, dict] = {
-    "synthetic": {"size": 128, "arch": "resnet18-os16", "steps": 100, "n_images": 100, "batch": 10, "device": "cpu"},
+    "synthetic": {"size": 128, "arch": "resnet18-os16", "steps": 100, "n_images": 100, "batch": 10, "device": "cpu",
+                  "no_change": 0.125},
     "paper": {"size": 256, "arch": "resnet101", "steps": 3500, "n_images": 1000, "batch": 4, "device": "cuda"},
 }
 

@@ -292,7 +292,7 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, device: str = "cuda", c
         note = ("**RANDOM WEIGHTS**: a dry run at the official sizes with random-init networks (and random-init "
                 "LPIPS / FID networks); the numbers prove the path runs, they are not results.")
     return Setup(profile=NAME, components=c, n_images=n_images, load_sources=load_sources, baselines=editors,
-                 params=params, assets=hashes, device=str(dev), note=note, random_weights=random_weights)
+                 params=params, assets=hashes, device=str(dev), note=note, random_weights=random_weights, identity=True)
 
 
 __all__ = ["NAME", "BASELINES", "GENERATIONS", "INTERFACEGAN_FACTOR", "check_generation", "seeded_noise", "generator",

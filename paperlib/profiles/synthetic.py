@@ -2,8 +2,8 @@
 
 - components: the world's generator and leaky directions, a ridge-regression inverter, its
   exact parsing maps, no deghosting (:func:`paperlib.synth.components`);
-- classifier: a 7-way ``DiffNet(7, "resnet18")`` trained on the world's pairs
-  (``runs/diffnet-synthetic/diffnet.pt``, trained on first use);
+- classifier: a 7-way ``DiffNet(7, "resnet18-os16")`` trained on the world's pairs, 1 in 8 of them a
+  no-change pair whose target is no class (``runs/diffnet-synthetic/diffnet.pt``, trained on first use);
 - sources: observed photos, face ``i`` = ``observe(world, 1, seed * 1_000_003 + i)``;
 - e4e / ReStyle: SynthFace analogues for ``Old`` and ``Smiling`` (:mod:`paperlib.synth.baselines`):
   an e4e-like ridge encoder pulled towards the mean latent and a ReStyle-like 5-step residual
@@ -60,23 +60,32 @@ def check(n_images: int | None = None, device: str | None = None, classifier_pat
 
 
 # ---------------------------------------------------------------------------------- training
-def pair_source(size: int | None = None, seed: int = 0, **_ignored):
-    """The world's training pairs (``paperlib.synth.pair_source``, imported when called)."""
+def pair_source(size: int | None = None, seed: int = 0, leaks: dict | None = None, no_change: float | None = None,
+                **_ignored):
+    """The world's training pairs (``paperlib.synth.pair_source``, imported when called), with the profile's
+    share of no-change pairs; ``leaks``, ``no_change``: a variant world's side effects and another share
+    (experiments; default the world's and the profile's)."""
     from .. import synth
 
-    return synth.pair_source(size=DEFAULTS[NAME]["size"] if size is None else size, seed=seed)
+    d = DEFAULTS[NAME]
+    return synth.pair_source(size=d["size"] if size is None else size, seed=seed, leaks=leaks,
+                             no_change=d["no_change"] if no_change is None else no_change)
 
 
 def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cpu", smoke: bool = False,
-                     out_dir: str | Path | None = None, progress: bool = True, **_ignored):
-    """Train (or resume, or reuse when complete) the world's differential classifier."""
+                     out_dir: str | Path | None = None, progress: bool = True, leaks: dict | None = None,
+                     size: int | None = None, no_change: float | None = None, **_ignored):
+    """Train (or resume, or reuse when complete) the world's differential classifier. ``leaks``, ``size``,
+    ``no_change``: a variant world (its side effects, its image size) or share of no-change pairs, for
+    experiments; give such a run its own ``out_dir``."""
     from ..method.train import TrainConfig, train
 
     d = DEFAULTS[NAME]
     steps = d["steps"] if steps is None else steps
     out = Path(out_dir) if out_dir is not None else run_dir("diffnet", NAME, seed, steps, smoke)
     config = TrainConfig(steps=steps, seed=seed, arch=d["arch"], device=device, out_dir=str(out))
-    return train(config, pair_source(size=SMOKE_SIZE if smoke else d["size"], seed=seed), progress=progress)
+    size = size or (SMOKE_SIZE if smoke else d["size"])
+    return train(config, pair_source(size=size, seed=seed, leaks=leaks, no_change=no_change), progress=progress)
 
 
 def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = True,

@@ -22,7 +22,7 @@ from .baselines import E4ELikeEncoder, ReStyleLikeInverter, baseline_editors, in
 from .inverter import SynthInverter
 from .scores import blend_errors, intended_region, localization
 from .strength import StrengthEstimator, strength_estimator, strength_kept
-from .world import LATENT_DIM, Rendered, SynthWorld
+from .world import LATENT_DIM, LEAKS, Rendered, SynthWorld
 
 __all__ = ["SynthWorld", "SynthInverter", "E4ELikeEncoder", "ReStyleLikeInverter", "baseline_editors",
            "interfacegan_directions", "Observed", "observe", "pair_source", "components",
@@ -51,24 +51,43 @@ def observe(world: SynthWorld, n: int, seed: int) -> Observed:
 
 
 class SynthPairSource:
-    """Training pairs ``([G(w), G(w + alpha n_k)], k)`` with a random attribute ``k`` per sample."""
+    """Training pairs ``([G(w), G(w + alpha n_k)], k)`` with a random attribute ``k`` per sample; with
+    ``no_change`` > 0 that share of the pairs is ``([G(w), G(w)], NO_CHANGE)`` (target: no class;
+    :data:`paperlib.method.train.NO_CHANGE`), so that no class is learnt as the answer when nothing
+    changed (docs/synthface.md, "Where the classifier looks")."""
 
-    def __init__(self, world: SynthWorld, alpha: float = 20.0) -> None:
-        self.world, self.alpha = world, alpha
+    def __init__(self, world: SynthWorld, alpha: float = 20.0, no_change: float = 0.0) -> None:
+        if isinstance(no_change, bool) or not isinstance(no_change, (int, float)) or not 0 <= no_change < 1:
+            raise ValueError(f"no_change: expected a share in [0, 1), got {no_change!r}")
+        self.world, self.alpha, self.no_change = world, alpha, float(no_change)
+        #: what sets the pairs beyond the training config (checkpoints resume only on the same; empty for the
+        #: world's own side effects without no-change pairs, as before these options existed)
+        self.settings = {**({"no_change": self.no_change} if self.no_change else {}),
+                         **({"leaks": world.leaks} if world.leaks != LEAKS else {})}
         self.directions = torch.stack([world.direction(a) for a in ATTRIBUTES])
         self.classes = torch.tensor([CLASS_INDEX[a] for a in ATTRIBUTES])
 
     def sample_pairs(self, generator: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from ..method.train import NO_CHANGE
+
         w = self.world.sample_latents(batch, generator)
         k = torch.randint(len(ATTRIBUTES), (batch,), generator=generator)
+        move, labels = self.directions[k], self.classes[k]
+        if self.no_change:
+            none = torch.rand(batch, generator=generator) < self.no_change
+            move = move * (~none)[:, None]
+            labels = torch.where(none, torch.full_like(labels, NO_CHANGE), labels)
         with torch.no_grad():
-            pair = torch.cat([self.world(w), self.world(w + self.alpha * self.directions[k])], dim=1)
-        return pair, self.classes[k]
+            pair = torch.cat([self.world(w), self.world(w + self.alpha * move)], dim=1)
+        return pair, labels
 
 
-def pair_source(size: int = 128, seed: int = 0, alpha: float = 20.0) -> SynthPairSource:
-    """The synthetic profile's training pairs (``seed`` is unused: sampling uses the caller's generator)."""
-    return SynthPairSource(SynthWorld(size), alpha)
+def pair_source(size: int = 128, seed: int = 0, alpha: float = 20.0, leaks: dict | None = None,
+                no_change: float = 0.0) -> SynthPairSource:
+    """The synthetic profile's training pairs (``seed`` is unused: sampling uses the caller's generator);
+    ``leaks``: a variant world's side effects (:class:`SynthWorld`; default the world's); ``no_change``:
+    the share of no-change pairs (:class:`SynthPairSource`)."""
+    return SynthPairSource(SynthWorld(size, leaks), alpha, no_change)
 
 
 def components(world: SynthWorld, classifier: torch.nn.Module, inverter: SynthInverter | None = None) -> Components:

@@ -49,6 +49,22 @@ LEAKS: dict[str, tuple[tuple[int, float], ...]] = {
 N_DETAILS = 6  # texture freq, texture phase, earrings, earring hue, strands phase, logo
 
 
+def check_leaks(leaks) -> dict[str, tuple[tuple[int, float], ...]]:
+    """``leaks`` as :data:`LEAKS` holds them, after checking: attribute -> ((coordinate, weight), ...),
+    each coordinate one of the 17 non-attribute ones."""
+    if not isinstance(leaks, dict):
+        raise ValueError(  # noqa: TRY004 (the project's one-line ValueError for every bad option)
+            f"leaks: expected a dict attribute -> ((coordinate, weight), ...), got {type(leaks).__name__}")
+    out = {}
+    for a, pairs in leaks.items():
+        check_attribute(a)
+        out[a] = tuple((int(i), float(v)) for i, v in pairs)
+        bad = [i for i, _ in out[a] if not 0 <= i < min(ATTRIBUTE_COORD.values())]
+        if bad:
+            raise ValueError(f"leaks: {a}'s side effects must move non-attribute coordinates (0-16), got {bad}")
+    return out
+
+
 @dataclass
 class Rendered:
     """An image (B, 3, H, W) in [-1, 1] and its parsing (B, H, W), labels 0-18."""
@@ -71,11 +87,15 @@ class SynthWorld:
 
     latent_dim = LATENT_DIM
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 128, leaks: dict[str, tuple[tuple[int, float], ...]] | None = None) -> None:
+        """``leaks``: the directions' side effects (default :data:`LEAKS`); a variant world for
+        experiments, e.g. ``{**LEAKS, "Smiling": ()}`` (Smiling without side effects). Attributes
+        it omits have none."""
         if not isinstance(size, int) or not 64 <= size <= 256:
             raise ValueError(f"size: expected an integer image size in 64-256, got {size!r}")
         self.size = size
         self.edge = 1.0 / size
+        self.leaks = LEAKS if leaks is None else check_leaks(leaks)
 
     # -- latents and directions
     def sample_latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -87,7 +107,7 @@ class SynthWorld:
         check_attribute(attribute)
         n = torch.zeros(LATENT_DIM)
         n[ATTRIBUTE_COORD[attribute]] = 1.0
-        for i, v in LEAKS[attribute]:
+        for i, v in self.leaks.get(attribute, ()):
             n[i] = v
         return n / n.norm()
 

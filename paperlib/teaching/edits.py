@@ -29,13 +29,27 @@ def figure_faces(setup, rows: Sequence[tuple[int, str]], variants: Sequence, bas
     """The method's ``variants`` on each ``(face index, attribute)`` of ``rows`` (:func:`edit_face`) and,
     with ``baselines``, each of the setup's baselines (e4e, ReStyle; None where it has none) on the
     same source."""
+    from ..evaluation.judges import shown_judge
+
     out = []
+    judge = shown_judge(setup)
     for index, attribute in rows:
         e = edit_face(setup, index, attribute, variants)
         done = ({m: (setup.baselines[m](e.source, attribute)[0] if m in setup.baselines else None)
                  for m in ("e4e", "ReStyle")} if baselines else {})
-        out.append(FaceRow(index, attribute, e, done))
-    return FigureFaces(out, tuple(variants), setup.profile, bool(getattr(setup, "random_weights", False)))
+        out.append(FaceRow(index, attribute, e, done, face_kept(setup, index, attribute, e, done, judge)))
+    return FigureFaces(out, tuple(variants), setup.profile, bool(getattr(setup, "random_weights", False)), judge)
+
+
+def face_kept(setup, index: int, attribute: str, e, baselines: dict, judge: str, alpha: float = 20.0) -> dict:
+    """The edit kept by ``judge`` (:mod:`paperlib.evaluation.judges`) of every output of one face: pSp's
+    ``T``, each variant's output, each baseline's (None where a judge gives none)."""
+    from ..evaluation.judges import judge_outputs
+
+    outputs = {"pSp": e.edited, **{v: o for v, o in e.outputs.items()},
+               **{m: b[None] for m, b in baselines.items() if b is not None}}
+    kept = judge_outputs(setup, [index], e, e.edited, outputs, attribute, alpha)
+    return {k: v[f"kept:{judge}"][0] for k, v in kept.items()}
 
 
 def _with_authors(authors_code: bool) -> tuple:

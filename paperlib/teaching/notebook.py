@@ -283,8 +283,8 @@ def training_numbers(result) -> dict:
 
 
 def table_numbers(result) -> dict:
-    """The key numbers of an evaluation: our mean per metric, attribute and method, the timings,
-    and the standard error of each mean (``ours_se``, ``localization_iou_se``: sd / sqrt(n - 1)
+    """The key numbers of an evaluation: our mean per metric, attribute and method, each method's edit
+    kept (and its judge), the timings, and the standard error of each mean (``ours_se``, ``localization_iou_se``: sd / sqrt(n - 1)
     from the rows' population sd), which ``reproduce --check`` compares against."""
     from ..evaluation.regen_check import standard_error
 
@@ -299,8 +299,12 @@ def table_numbers(result) -> dict:
     overall = [r for r in (result.ground_truth or []) if r["attribute"] == "all"]
     loc = {r["variant"]: r["iou"] for r in overall}
     loc_se = {r["variant"]: standard_error(r["iou_std"], r["n"]) for r in overall if r.get("n", 0) >= 2}
+    kept_rows = [r for r in result.rows.get("MAE", []) if r.get("edit_kept") is not None]
+    kept = {key(r): r["edit_kept"] for r in kept_rows}
+    kept_se = {key(r): standard_error(r["edit_kept_std"], r["edit_kept_n"]) for r in kept_rows if r["edit_kept_n"] >= 2}
     return {"ours": ours, "ours_se": ours_se, "status": status, "localization_iou": loc, "localization_iou_se": loc_se,
-            "timings": result.timings}
+            "edit_kept": kept, "edit_kept_se": kept_se,
+            "edit_kept_judge": next((r["edit_kept_judge"] for r in kept_rows), None), "timings": result.timings}
 
 
 def sweep(setup, attributes: Sequence[str], alphas: Sequence[float], methods: Sequence[str] = (), smoke: bool = False,

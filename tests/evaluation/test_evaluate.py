@@ -40,7 +40,7 @@ def test_synthetic_end_to_end(setup, full_run):
     out = full_run.out_dir
     for name in ("table1_lpips", "table2_mae", "table3_fid"):
         assert (out / f"{name}.csv").is_file() and (out / f"{name}.json").is_file()
-    for name in ("tables.md", "localization.csv", "localization.json", "localization.md"):
+    for name in ("tables.md", "localization.csv", "localization.json", "localization.md", "judges.csv", "judges.md"):
         assert (out / name).is_file()
     rows = {r["method"]: r for r in _csv(out / "table2_mae.csv")}
     assert set(rows) == set(ALL_METHODS)

@@ -5,7 +5,12 @@ import math
 import pytest
 import torch
 
-from paperlib.evaluation.judges import check_judge, classifier_edit_kept, edit_kept, projection_edit_kept
+from paperlib.evaluation.judges import (
+    check_judge,
+    classifier_edit_kept,
+    edit_kept,
+    projection_edit_kept,
+)
 from paperlib.method.diffnet import DiffNet, SourceEncoded
 
 

@@ -165,6 +165,6 @@ def test_reproduce_check_reads_the_sweep_files(tiny):
     report = compare(folder, folder)
     assert report.ok and not report.missing_files
     keys = {i.key for i in report.items if i.file == "sweep.csv"}
-    assert "rows[Old/pSp/10.0].kept" in keys and "rows[Old/pSp/20.0].kept" in keys
+    assert "rows[Old/pSp/exact/10.0].kept" in keys and "rows[Old/pSp/exact/20.0].kept" in keys
     md = [i for i in report.items if i.file == "sweep.md" and i.key.endswith("| mae")]
     assert md and all(i.se_committed and "matched.csv" in i.basis for i in md if i.committed is not None)

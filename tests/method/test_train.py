@@ -23,6 +23,9 @@ from paperlib.profiles.paper_assets import direction_asset, load_directions
 from paperlib.profiles.paper_data import LatentEditPairs
 from paperlib.method.train import (
     CHECKPOINT_NAME,
+    NO_CHANGE,
+    labelled_accuracy,
+    pair_loss,
     PairSource,
     TrainConfig,
     evaluate_accuracy,
@@ -177,6 +180,18 @@ def test_resume_false_starts_over_and_other_runs_are_refused(tmp_path):
     assert held.calls == 1  # eval_batches=1 batch of held-out pairs, from heldout_source
 
 
+def test_a_run_on_other_pairs_is_refused(tmp_path):
+    """A finished run is reused only on a source with the same settings (e.g. the share of no-change
+    pairs): an old classifier is not silently taken for one of another recipe."""
+    train(_small(tmp_path, steps=1), PatchPairs(), progress=False)
+    other = PatchPairs()
+    other.settings = {"no_change": 0.125}
+    with pytest.raises(ValueError, match=r"^checkpoint: .*checkpoint\.pt was trained on other pairs \(source settings "
+                                         r"\{\} != \{'no_change': 0\.125\}\); use another out_dir or resume=False$"):
+        train(_small(tmp_path, steps=1), other, progress=False)
+    assert json.loads((tmp_path / "diffnet.json").read_text())["source_settings"] == {}
+
+
 # ------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps": 0}, "steps: expected an integer >= 1, got 0"),
@@ -216,12 +231,29 @@ class BadLabels:
 
 @pytest.mark.parametrize("source, message", [
     (ThreeChannels(), r"^source: ThreeChannels.sample_pairs must return x as a float \(B=2, 6, H, W\) tensor, got \(2, 3, 32, 32\)$"),
-    (BadLabels(), r"^source: BadLabels.sample_pairs returned labels outside \[0, 7\): \[7, 7\]$"),
+    (BadLabels(), r"^source: BadLabels.sample_pairs returned labels outside \[0, 7\) \(or -1, no change\): \[7, 7\]$"),
     (object(), r"^source: expected a PairSource with a sample_pairs\(generator, batch\) method, got object$"),
 ])
 def test_bad_source(tmp_path, source, message):
     with pytest.raises(ValueError, match=message):
         train(TrainConfig(steps=1, batch=2, arch="resnet18", out_dir=tmp_path), source, progress=False)
+
+
+def test_no_change_pairs_target_no_class():
+    """A no-change pair's loss is the cross-entropy against the uniform distribution (minimal when every
+    class is equally likely); without such pairs the loss is exactly F.cross_entropy; they count in no
+    accuracy."""
+    torch.manual_seed(0)
+    logits, y = torch.randn(4, 7), torch.tensor([0, 3, 6, 2])
+    assert torch.equal(pair_loss(logits, y), torch.nn.functional.cross_entropy(logits, y))
+    mixed = torch.tensor([0, NO_CHANGE, 6, NO_CHANGE])
+    by_hand = torch.stack([-logits[0].log_softmax(0)[0], -logits[1].log_softmax(0).mean(),
+                           -logits[2].log_softmax(0)[6], -logits[3].log_softmax(0).mean()]).mean()
+    assert torch.allclose(pair_loss(logits, mixed), by_hand)
+    flat = torch.zeros(1, 7, requires_grad=True)
+    pair_loss(flat, torch.tensor([NO_CHANGE])).backward()
+    assert flat.grad.abs().max() < 1e-7  # uniform logits are the no-change pair's optimum
+    assert labelled_accuracy(logits, mixed) == (int(logits[0].argmax() == 0) + int(logits[2].argmax() == 6), 2)
 
 
 def test_pair_source_protocol():
@@ -242,8 +274,8 @@ def fake_synth(monkeypatch):
     calls = []
     mod = types.ModuleType("paperlib.synth")
 
-    def pair_source(size, seed):
-        calls.append((size, seed))
+    def pair_source(size, seed, leaks=None, no_change=0.0):
+        calls.append((size, seed, no_change))
         return PatchPairs(size)
 
     mod.pair_source = pair_source
@@ -254,14 +286,14 @@ def fake_synth(monkeypatch):
 
 def test_synthetic_source_goes_through_paperlib_synth(fake_synth):
     assert isinstance(pair_source_for("synthetic", seed=4), PatchPairs)
-    assert fake_synth == [(128, 4)]
+    assert fake_synth == [(128, 4, 0.125)]  # the profile's share of no-change pairs
 
 
 def test_cli_trains_synthetic(tmp_path, fake_synth, capsys):
     rc = _cli(["train", "--profile", "synthetic", "--steps", "2", "--out", str(tmp_path), "--seed", "3",
                "--device", "cpu", "--size", "32"])
     assert rc == 0
-    assert fake_synth == [(32, 3)]
+    assert fake_synth == [(32, 3, 0.125)]
     side = json.loads((tmp_path / "diffnet.json").read_text())
     assert side["steps"] == 2 and side["config"]["seed"] == 3 and side["config"]["arch"] == "resnet18-os16"  # the synthetic default (8 x 8 CAM grid)
     assert (tmp_path / "diffnet.pt").is_file()

@@ -84,6 +84,10 @@ def test_outputs_are_stamped_random_weights(dry_run):
     computed = [r for r in rows if r["mean"] is not None]
     assert computed and all(r["status"] == "random weights" and r["delta"] is None for r in computed)
     assert {r["method"] for r in computed} == set(CI_METHODS)
+    # beside every number: the label-free edit kept and the identity distance (dlib, on the sample photo)
+    assert all(r["edit_kept_judge"] == "projection" and r["edit_kept_n"] == 1 for r in computed)
+    assert all(r["identity_n"] == 1 and r["identity"] >= 0 for r in computed)
+    assert "| edit kept ↑ | identity ↓ |" in tables
     meta = json.loads(Image.open(figs / "training_curves.png").info["Description"])
     assert meta["parameters"]["random_weights"] is True
     train = _sidecar(figs, "01_train_diffcam")["numbers"]
