@@ -277,7 +277,7 @@ def matched_edit(result: SweepResult, resamples: int = RESAMPLES, seed: int = SE
     resamples that reached it (``reached_share``, binomial SE beside). ``status``: ``ok`` or
     :data:`NOT_REACHED` (no alpha, no damage)."""
     from ..checks import check_positive_int
-    from .regen_check import proportion_se
+    from .stats import proportion_se
 
     check_positive_int("resamples", resamples)
     alphas, n = list(result.alphas), result.n_images

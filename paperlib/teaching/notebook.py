@@ -266,7 +266,7 @@ def training_numbers(result) -> dict:
     against (:mod:`paperlib.evaluation.regen_check`): ``final_loss_se``, the sd (ddof=1) of the last
     :data:`FINAL_LOSS_WINDOW` steps' losses (the SE of one step's loss, N = 1), and
     ``heldout_accuracy_se``, the binomial SE over the ``heldout_pairs`` of the training sidecar."""
-    from ..evaluation.regen_check import proportion_se, sample_sd
+    from ..evaluation.stats import proportion_se, sample_sd
 
     if result is None:
         return {"trained": False, "classifier": "eogi-diffcam (EOGI's released weights)"}
@@ -286,7 +286,7 @@ def table_numbers(result) -> dict:
     """The key numbers of an evaluation: our mean per metric, attribute and method, each method's edit
     kept (and its judge), the timings, and the standard error of each mean (``ours_se``, ``localization_iou_se``: sd / sqrt(n - 1)
     from the rows' population sd), which ``reproduce --check`` compares against."""
-    from ..evaluation.regen_check import standard_error
+    from ..evaluation.stats import standard_error
 
     def key(r):
         return f"{r['attribute']}/{r['method']}"
