@@ -13,9 +13,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..method.diffnet import CAM_LAYERS, cam_layer  # noqa: F401  (re-exported: the walkthrough's and the explorer's names)
-from ..method.cam import (activations_and_grads, cam_map, gradcam_plus_plus_weights, gradcam_weights, normalize_cam,
-                  weighted_activations)
+from ..method.cam import (
+    activations_and_grads,
+    cam_map,
+    gradcam_plus_plus_weights,
+    gradcam_weights,
+    normalize_cam,
+    weighted_activations,
+)
+from ..method.diffnet import CAM_LAYERS, cam_layer
+
 
 class AtLayer(nn.Module):
     """``model`` with another CAM target layer: the same forward, ``target_layer`` = ``layer``.

@@ -9,9 +9,9 @@ from a profile's ``Setup``). Nothing here runs a network or knows a profile.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -31,13 +31,54 @@ def overlay_cam(image: torch.Tensor, cam: torch.Tensor, weight: float = 0.5) -> 
     return mixed.clamp(0, 1) * 2 - 1
 
 
+#: Font size of panel titles and of captions (a caption is never smaller than a title).
+TITLE_FONTSIZE = 9
+CAPTION_FONTSIZE = 9
+#: Points per character of DejaVu Sans (matplotlib's default) on average, per point of font size.
+_CHAR_WIDTH = 0.56
+#: The label matplotlib gives the shared colour-bar axes (``ax.get_label()``), for finding it.
+COLORBAR_LABEL = "colour scale"
+#: The common scale label of CAM/mask panels drawn with :func:`overlay_cam`.
+CAM_SCALE = "jet over the image: map value 0 (blue) to 1 (red); CAMs min-max scaled to 0-1"
+
+
+def wrap_to_width(text: str, width_in: float, fontsize: float) -> list[str]:
+    """``text`` wrapped (textwrap, not matplotlib's ``wrap=True``) to lines that fit ``width_in``
+    inches at ``fontsize`` points; existing line breaks are kept."""
+    import textwrap
+
+    chars = max(20, int(width_in * 72 / (_CHAR_WIDTH * fontsize)))
+    return [line for para in text.split("\n") for line in (textwrap.wrap(para, chars) or [""])]
+
+
+def _lines_height(n_lines: int, fontsize: float) -> float:
+    """Inches that ``n_lines`` lines of text at ``fontsize`` take (line spacing 1.3)."""
+    return n_lines * fontsize * 1.3 / 72
+
+
 def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_titles: Sequence[str] = (),
-               caption: str = "", size: float = 1.9, labels: Sequence[Sequence[str]] = ()) -> plt.Figure:
-    """A grid of image panels; ``None`` draws an "n/a" panel (a method that does not apply).
-    ``labels``: per row, a line under each panel (e.g. the output's edit kept and MAE; "" for none)."""
+               caption: str = "", size: float = 1.9, labels: Sequence[Sequence[str]] = (),
+               scale: str = "") -> plt.Figure:
+    """A grid of image panels; ``None`` draws an "n/a" panel (a method that does not apply), the
+    size of the image panels beside it.
+    ``labels``: per row, a line under each panel (e.g. the output's edit kept and MAE; "" for none).
+    ``scale``: where some panels are heat maps (:func:`overlay_cam`, jet over 0-1), what their 0-1
+    means; one shared horizontal jet colour bar labelled with it is drawn under the panels.
+    ``caption``: wrapped to the figure's width, at :data:`CAPTION_FONTSIZE` (not smaller than the titles)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     n_rows, n_cols = len(rows), len(col_titles)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.5 if caption else 0)),
-                             squeeze=False)
+    width = size * n_cols
+    cap_lines = wrap_to_width(caption, 0.95 * width, CAPTION_FONTSIZE) if caption else []
+    cap_h = _lines_height(len(cap_lines), CAPTION_FONTSIZE) + 0.1 if caption else 0.0
+    scale_lines = wrap_to_width(scale, 0.9 * width, CAPTION_FONTSIZE) if scale else []
+    bar_h, ticks_h = 0.12, 0.2
+    scale_h = bar_h + ticks_h + _lines_height(len(scale_lines), CAPTION_FONTSIZE) + 0.15 if scale else 0.0
+    height = size * n_rows + cap_h + scale_h
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), squeeze=False)
+    shapes = [tuple(p.shape[-2:]) for row in rows for p in row if p is not None]
+    aspect = shapes[0][0] / shapes[0][1] if shapes else 1.0
     for r, row in enumerate(rows):
         if len(row) != n_cols:
             raise ValueError(f"rows: row {r} has {len(row)} panels, expected {n_cols} (one per column title)")
@@ -46,25 +87,75 @@ def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_t
             ax.set_xticks([])
             ax.set_yticks([])
             if panel is None:
+                ax.set_box_aspect(aspect)  # as tall as the image panels beside it, not the whole cell
                 ax.text(0.5, 0.5, "n/a", ha="center", va="center", fontsize=12, color="0.5")
             else:
                 ax.imshow(to_rgb(panel))
             if r == 0:
-                ax.set_title(col_titles[c], fontsize=9)
+                ax.set_title(col_titles[c], fontsize=TITLE_FONTSIZE)
             if c == 0 and r < len(row_titles):
-                ax.set_ylabel(row_titles[r], fontsize=9)
+                ax.set_ylabel(row_titles[r], fontsize=TITLE_FONTSIZE)
             if r < len(labels) and labels[r][c]:
                 ax.set_xlabel(labels[r][c], fontsize=7)
     if caption:
-        fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=8, wrap=True)
-    fig.tight_layout(rect=(0, 0.04 if caption else 0, 1, 1))
+        fig.text(0.5, 0.05 / height, "\n".join(cap_lines), ha="center", va="bottom", fontsize=CAPTION_FONTSIZE,
+                 linespacing=1.3)
+    # the top inset: tight_layout with a rect leaves a one-row grid's titles a little above the figure
+    fig.tight_layout(rect=(0, (cap_h + scale_h) / height, 1, 1 - 0.08 / height))
+    if scale:
+        bar_w = min(3.0, 0.6 * width)
+        bottom = cap_h + _lines_height(len(scale_lines), CAPTION_FONTSIZE) + ticks_h + 0.05
+        cax = fig.add_axes(((1 - bar_w / width) / 2, bottom / height, bar_w / width, bar_h / height),
+                           label=COLORBAR_LABEL)
+        bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="jet"), cax=cax, orientation="horizontal",
+                           ticks=[0, 0.5, 1])
+        bar.ax.tick_params(labelsize=8, length=2, pad=1)
+        bar.set_label("\n".join(scale_lines), fontsize=CAPTION_FONTSIZE, labelpad=2, linespacing=1.3)
+    fig.paperlib_alt = alt_text(fig, caption)
     return released(fig)
+
+
+def alt_text(fig: plt.Figure, caption: str = "") -> str:
+    """The alternative text of ``fig``: its caption (default: its suptitle and texts), then its
+    panels' titles and the colour scale's label."""
+    parts = [caption] if caption else ([fig._suptitle.get_text()] if fig._suptitle else []) + [
+        t.get_text().replace("\n", " ") for t in fig.texts]
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes if ax.get_title()]
+    bars = [ax.get_xlabel().replace("\n", " ") for ax in fig.axes if ax.get_label() == COLORBAR_LABEL]
+    text = " ".join(p.strip() for p in parts if p.strip())
+    if titles:
+        text += f" Panels: {'; '.join(titles)}."
+    if bars:
+        text += f" Colour scale: {bars[0]}."
+    return text.strip() or "A figure"
+
+
+def figure_html(fig: plt.Figure, alt: str | None = None, dpi: int = 100) -> str:
+    """``fig`` as an HTML ``<img>`` (base64 PNG) with ``alt`` (default: :func:`alt_text`) as its
+    alternative text."""
+    import base64
+    import html
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    alt = alt if alt is not None else getattr(fig, "paperlib_alt", None) or alt_text(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"/>'
 
 
 def released(fig: plt.Figure) -> plt.Figure:
     """``fig`` closed in pyplot: a notebook then shows it once, as the cell's value, and not a
-    second time when the inline backend draws the still-open figures at the end of the cell."""
+    second time when the inline backend draws the still-open figures at the end of the cell.
+    It shows as an ``<img>`` with alternative text (:func:`figure_html`; the PNG that the inline
+    backend adds carries the text as ``alt`` metadata)."""
     plt.close(fig)
+
+    def _repr_mimebundle_(include=None, exclude=None):
+        alt = getattr(fig, "paperlib_alt", None) or alt_text(fig)
+        return {"text/html": figure_html(fig, alt)}, {"image/png": {"alt": alt}}
+
+    fig._repr_mimebundle_ = _repr_mimebundle_
     return fig
 
 
@@ -89,6 +180,10 @@ def panel_label(kept: float | None, damage: float | None) -> str:
     """The line under an output panel: how much of the edit it kept and how far it moved from the source."""
     k = "—" if kept is None else f"{kept:.2f}"
     return f"kept {k} · MAE {damage:.3f}" if damage is not None else ""
+
+
+#: The colour scale of Figures 2 and 3's map panels (the mask M of each variant, jet over the original).
+MASK_SCALE = "map panels: the variant's mask M (0 = keep the original, 1 = take the edit), jet over the original"
 
 
 #: The caption's sentence on the panel labels.
@@ -149,7 +244,7 @@ def figure2(faces: FigureFaces) -> tuple[plt.Figure, dict]:
     cols = ["(a) original", "(b) manipulated", "(c) Diff-CAM map", "(d) Diff-CAM edit",
             "(e) Diff-CAM++ map", "(f) Diff-CAM++ edit", "(g) authors' code map", "(h) authors' code edit"]
     fig = panel_grid(panels, cols[:2 + 2 * len(variants)], [r.attribute for r in faces.rows], labels=labels,
-                     caption=stamped(f"Figure 2 ({faces.profile} profile): Diff-CAM vs Diff-CAM++."
+                     scale=MASK_SCALE, caption=stamped(f"Figure 2 ({faces.profile} profile): Diff-CAM vs Diff-CAM++."
                                      + LABELS_NOTE.format(judge=faces.judge), faces.random_weights))
     return fig, {"rows": numbers}
 
@@ -172,7 +267,7 @@ def figure3(faces: FigureFaces) -> tuple[plt.Figure, dict]:
                         "mask_area": {v: e.masks[v].mean().item() for v in variants},
                         "kept": {v: r.kept.get(v) for v in variants}})
     cols = ["(a) Diff-CAM", "(b) Grad-CAM++", "(c) + TTA", "(d) + PCA", "(e) + TTA + PCA", "(f) Diff-CAM++"]
-    fig = panel_grid(panels, cols, titles, labels=labels,
+    fig = panel_grid(panels, cols, titles, labels=labels, scale=MASK_SCALE,
                      caption=stamped(f"Figure 3 ({faces.profile} profile): ablation of the mask module."
                                      + LABELS_NOTE.format(judge=faces.judge), faces.random_weights))
     return fig, {"rows": numbers}

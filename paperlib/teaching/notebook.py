@@ -83,6 +83,17 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
+def show_figure(fig, alt: str | None = None) -> None:
+    """Show ``fig`` in the notebook as an image with alternative text: ``alt``, or by default the
+    figure's caption, panel titles and colour scale (:func:`paperlib.teaching.figures.alt_text`).
+    Figures the teaching modules return already show this way as a cell's value; this is for others."""
+    from IPython.display import HTML, display
+
+    from .figures import figure_html
+
+    display(HTML(figure_html(fig, alt)))
+
+
 def classifier_dir(profile: str, smoke: bool = False, seed: int = 0, steps: int | None = None,
                    random_weights: bool = False) -> Path:
     """Where the trained differential classifier of a profile lives (:func:`paperlib.profiles.base.run_dir`)."""

@@ -12,14 +12,24 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..method.cam import (activations_and_grads, first_component_projection, gradcam_plus_plus_alpha,
-                  gradcam_plus_plus_weights, gradcam_weights, minmax_normalize, tta_views, weighted_activations, TTA_FACTORS,
-                  cam_map, normalize_cam)
-from .figures import mae, overlay_cam, panel_grid
 from ..infra.markdown import table
+from ..method.cam import (
+    TTA_FACTORS,
+    activations_and_grads,
+    cam_map,
+    first_component_projection,
+    gradcam_plus_plus_alpha,
+    gradcam_plus_plus_weights,
+    gradcam_weights,
+    minmax_normalize,
+    normalize_cam,
+    tta_views,
+    weighted_activations,
+)
 from ..method.masks import segmentation_masks
 from ..method.pipeline import BatchEdit, classifier_input
 from .cam_layers import CAM_LAYERS, gradcam_and_plusplus_maps, layer_comparison
+from .figures import mae, overlay_cam, panel_grid
 
 
 def _heat(image: torch.Tensor, diff: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
@@ -39,6 +49,8 @@ def steps_figure(e: BatchEdit, attribute: str):
                         _heat(e.edited[0], to_src, scale)]],
                       ["I (source)", "I' = G(E(I))", f"T ({attribute})", "|T - I'| (reference I')",
                        "|T - I| (without I')"],
+                      scale=f"|T - I'| and |T - I| (mean over RGB) divided by their common max, {scale.item():.3g} on the "
+                            "[-1, 1] pixel scale",
                       caption="Eq 1-3: the edit moves w; against I' only the edit shows, against I the inversion's "
                               f"misses too (mean {to_rec.mean().item():.3g} vs {to_src.mean().item():.3g}, one colour scale).")
 
@@ -60,6 +72,8 @@ def differential_features_figure(setup, e: BatchEdit):
     return panel_grid([[e.source[0], overlay_cam(e.source[0], mean / (2 * span) + 0.5),
                         overlay_cam(e.source[0], mag / mag.max().clamp(min=1e-8))]],
                       ["I", "mean Delta (signed)", "mean |Delta|"],
+                      scale=f"mean Delta: 0.5 = no difference, 0 and 1 = -/+ its max |value| {span.item():.3g}; "
+                            f"mean |Delta|: 0 to its max {mag.max().item():.3g}",
                       caption=f"Eq 4: differential features, {tuple(delta.shape[1:])} per image.")
 
 
@@ -86,7 +100,7 @@ def alpha_table(setup, e: BatchEdit, attribute: str, n: int = 5) -> list[dict[st
 def markdown(rows: list[dict]) -> str:
     """A list of dicts as a Markdown table (numbers with 4 significant digits)."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
     return "\n".join(table(keys, ([fmt(r.get(k)) for k in keys] for r in rows)))
 
 
@@ -98,6 +112,8 @@ def no_mask_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
     scale = d_t.max()
     return panel_grid([[src, t, _heat(t, d_t, scale), overlay_cam(src, e.masks[variant][0]), f, _heat(f, d_f, scale)]],
                       ["I", "without mask: T", "|T - I|", f"mask M ({variant})", "with mask: F", "|F - I|"],
+                      scale=f"|T - I| and |F - I| (mean over RGB) divided by max |T - I| = {scale.item():.3g}; "
+                            "mask M: its value, 0 = keep I, 1 = take T",
                       caption=f"Without a mask the output differs from I everywhere (MAE {mae(t, src):.3g}); with "
                               f"the mask only where M is on (MAE {mae(f, src):.3g}). One colour scale.")
 
@@ -120,7 +136,8 @@ def gradcam_vs_plusplus_figure(setup, e: BatchEdit, attribute: str, layers: tupl
         rows.append([overlay_cam(src, gc), overlay_cam(src, pp), overlay_cam(src, diff)])
         titles.append(f"{layer}\nmean |diff| {diff.mean().item():.3g}")
     return panel_grid(rows, ["Grad-CAM", "Grad-CAM++", "|Grad-CAM++ - Grad-CAM|"], titles, size=2.2,
-                      caption="Eq 6-8 without TTA or Eigen. The difference is drawn on the maps' own 0-1 scale.")
+                      scale="each map min-max scaled to 0-1; the difference of the two scaled maps on the same 0-1",
+                      caption="Eq 6-8 without TTA or Eigen, one row per CAM layer.")
 
 
 #: Size of the flip marker drawn on the TTA views, as a fraction of the image side.
@@ -158,14 +175,17 @@ def tta_figure(setup, e: BatchEdit, attribute: str):
     maps = F.interpolate(maps[:, None], size=size, mode="nearest")[:, 0]
     imgs = F.interpolate(tta_views(flip_marker(pair))[:, 3:], size=size, mode="area").clamp(-1, 1)
     mean = maps.mean(0)  # what merge_tta_maps gives
-    spread = maps.std(0).mean().item()
-    fig = panel_grid([list(imgs) + [None], [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
-                     [n.replace(", ", ",\n") for n in tta_labels()] + ["average"], ["view (T half)", "its map, on I"],
+    std = maps.std(0)
+    spread = std.mean().item()
+    fig = panel_grid([list(imgs) + [overlay_cam(e.source[0], std / std.max().clamp(min=1e-8))],
+                      [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
+                     [n.replace(", ", ",\n") for n in tta_labels()] + ["std of the maps (top),\ntheir average (below)"],
+                     ["view (T half)", "its map, on I"],
+                     scale=f"maps: Grad-CAM++ of each view, min-max scaled to 0-1, and their average; top right: the std "
+                           f"across the 6 maps divided by its max {std.max().item():.3g}",
                      caption="TTA: the red square marks T's top-left corner (flipped views carry it top-right); the "
                              "factors multiply the pixel values in [-1, 1] (contrast about mid-grey, not a zoom). "
                              f"Maps mapped back and averaged; mean std across the 6 maps {spread:.3g}.")
-    fig.axes[len(maps)].texts[0].set_text("the average of\nthe 6 maps below")
-    fig.axes[len(maps)].texts[0].set_fontsize(8)
     return fig
 
 
@@ -183,6 +203,7 @@ def eigen_figure(setup, e: BatchEdit, attribute: str):
     eig = F.interpolate(normalize_cam(pc, pair.shape[-2:])[:, None], size=size, mode="nearest")[0, 0]
     return panel_grid([[overlay_cam(e.source[0], plain), overlay_cam(e.source[0], raw_pc), overlay_cam(e.source[0], eig)]],
                       ["Grad-CAM++ (eq 8)", "PC1 projection", "Eigen map (ReLU, min-max)"],
+                      scale="each map min-max scaled to 0-1 (PC1 projection: its signed values min-max scaled)",
                       caption=f"Eq 9 on a {tuple(weighted.shape[-2:])} activation grid: PC1 keeps the dominant pattern.")
 
 
@@ -210,8 +231,11 @@ def parsing_figure(setup, e: BatchEdit, attribute: str, index: int = 0):
                         _heat(without_f, d_without, scale)]],
                       ["S_org", "S_modif", "CAM (+TTA+Eigen)", "mask M", "F (eq 11)", "|F - I|"],
                       ["with eq 10", "without eq 10"],
+                      scale=f"S_org, S_modif: 1 = an allowed component; CAM and M: 0-1; |F - I| (mean over RGB) divided "
+                            f"by its max without eq 10, {scale.item():.3g}",
                       caption=f"Eq 10-11 for {attribute}: the parsing masks cut the map to the allowed components; "
-                              f"{100 * outside:.0f}% of this CAM's mass lies outside them.")
+                              f"{100 * outside:.0f}% of this CAM's mass lies outside them. Without eq 10 no parsing "
+                              "mask is used (n/a).")
 
 
 #: Threshold of the hard mask that :func:`blend_figure` compares eq 11's soft mask with.
@@ -224,25 +248,26 @@ def blend_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
     src, t, m = e.source[0], e.edited[0], e.masks[variant][0]
     hard = (m > HARD_THRESHOLD).to(m.dtype)
     soft_f, hard_f = e.blended[variant][0], t * hard + src * (1 - hard)
-    return panel_grid([[overlay_cam(src, m), soft_f, overlay_cam(src, hard), hard_f,
-                        _heat(hard_f, (hard_f - soft_f).abs().mean(0))]],
+    gap = (hard_f - soft_f).abs().mean(0)
+    return panel_grid([[overlay_cam(src, m), soft_f, overlay_cam(src, hard), hard_f, _heat(hard_f, gap)]],
                       ["soft M", "F = T M + I (1 - M)", f"hard M > {HARD_THRESHOLD:g}", "hard cut-and-paste",
                        "|hard - soft|"],
+                      scale=f"soft M: 0-1; hard M: 0 or 1; |hard - soft| (mean over RGB) divided by its max "
+                            f"{gap.max().item():.3g}",
                       caption="Eq 11: the soft mask mixes T and I in proportion to M (a partial edit where 0 < M < 1); "
                               "the hard mask gives the full edit but switches at a line (a seam).")
 
 
 def deghost_figure(setup, e: BatchEdit):
     """Artifact suppression: the blend F and the deghosted output, with their difference. Where
-    the profile has no deghosting network (SynthFace) the two are identical and the last panel
-    says so instead of showing a blank map."""
+    the profile has no deghosting network (SynthFace) the two are identical: the figure shows the
+    two panels and its caption says so, instead of a blank difference map."""
     f, out = e.blended["Diff-CAM++"][0], e.outputs["Diff-CAM++"][0]
     diff = (out - f).abs().mean(0)
-    identical = bool(diff.max() == 0)
-    fig = panel_grid([[f, out, None if identical else _heat(f, diff)]], ["F (eq 11)", "deghosted", "|difference|"],
-                     caption=f"Deghosting ({setup.profile} profile): max |difference| {diff.max().item():.3g}.")
-    if identical:
-        fig.axes[2].texts[0].set_text("no difference:\ndeghosting is the\nidentity in this profile\n"
-                                      "(no deghosting network)")
-        fig.axes[2].texts[0].set_fontsize(8)
-    return fig
+    caption = f"Deghosting ({setup.profile} profile): max |difference| {diff.max().item():.3g}."
+    if bool(diff.max() == 0):
+        return panel_grid([[f, out]], ["F (eq 11)", "deghosted"],
+                          caption=caption + " Deghosting is the identity in this profile (no deghosting network): "
+                                            "the two images are the same, so there is no difference map.")
+    return panel_grid([[f, out, _heat(f, diff)]], ["F (eq 11)", "deghosted", "|difference|"],
+                      scale=f"|difference| (mean over RGB) divided by its max {diff.max().item():.3g}", caption=caption)

@@ -36,18 +36,31 @@ def _pixels(fig):
 
 
 def test_teach_figures_have_their_panels(small_setup):
+    from test_figures import check_scale, check_text_sizes, image_axes
+
+    from paperlib.method.pipeline import VARIANTS
     from paperlib.teaching import walkthrough as teach
     from paperlib.teaching.edits import edit_face
-    from paperlib.method.pipeline import VARIANTS
 
     e = edit_face(small_setup, 0, "Beard", tuple(VARIANTS))
-    panels = {"steps": (teach.steps_figure(e, "Beard"), 5), "no_mask": (teach.no_mask_figure(e), 6),
+    panels = {"steps": (teach.steps_figure(e, "Beard"), 5),
+              "features": (teach.differential_features_figure(small_setup, e), 3), "no_mask": (teach.no_mask_figure(e), 6),
               "layers": (teach.gradcam_vs_plusplus_figure(small_setup, e, "Beard"), 3 * len(CAM_LAYERS)),
               "tta": (teach.tta_figure(small_setup, e, "Beard"), 2 * (2 * len(TTA_FACTORS) + 1)),
+              "eigen": (teach.eigen_figure(small_setup, e, "Beard"), 3),
               "parsing": (teach.parsing_figure(small_setup, e, "Beard"), 2 * 6),
-              "blend": (teach.blend_figure(e), 5), "deghost": (teach.deghost_figure(small_setup, e), 3)}
+              "blend": (teach.blend_figure(e), 5), "deghost": (teach.deghost_figure(small_setup, e), 2)}
     for name, (fig, n) in panels.items():
-        assert len(fig.axes) == n, name
+        assert len(image_axes(fig)) == n, name
         assert _pixels(fig).std() > 1, name
-    # SynthFace does not deghost: the difference panel says so instead of staying blank
-    assert "identity" in panels["deghost"][0].axes[2].texts[0].get_text()
+        check_text_sizes(fig)
+        if name != "deghost":  # every map figure has its labelled colour scale
+            check_scale(fig)
+        # no blank placeholder panels: only parsing's "without eq 10" row has n/a panels (no parsing masks there)
+        assert sum(t.get_text() == "n/a" for ax in fig.axes for t in ax.texts) == (2 if name == "parsing" else 0), name
+    # SynthFace does not deghost: the caption says so instead of a blank difference panel
+    assert "identity" in panels["deghost"][0].texts[0].get_text()
+    fig = panels["parsing"][0]
+    _pixels(fig)  # drawn: the axes have their final sizes
+    heights = [ax.get_window_extent().height for ax in image_axes(fig)]
+    assert max(heights) - min(heights) < 1  # the n/a panels are as tall as the maps beside them
