@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -88,12 +87,27 @@ def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cpu
     return train(config, pair_source(size=size, seed=seed, leaks=leaks, no_change=no_change), progress=progress)
 
 
+def training_message(path: Path) -> str:
+    """The one friendly line (information, on stdout) before the first use trains the classifier:
+    where it goes, named relative to the project root (no local path), and how long it takes."""
+    from ..infra.paths import project_root
+
+    d = DEFAULTS[NAME]
+    try:
+        where = f"{path.parent.resolve().relative_to(project_root().resolve()).as_posix()}/"
+    except ValueError:  # outside the project (a custom runs root): name no path at all
+        where = "the runs folder"
+    return (f"First run: training the small synthetic classifier once ({d['steps']} steps of {d['arch']}, "
+            f"about 4 min on a 2-core CPU; the progress bar below counts them); it is saved in {where} "
+            "and reused from then on.")
+
+
 def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = True,
                     progress: bool = True) -> tuple[torch.nn.Module, Path]:
     """The trained DiffNet (``runs/diffnet-synthetic/diffnet.pt`` by default).
 
-    When the default file is missing it is trained with the synthetic defaults (a log line says
-    so); an explicit ``path`` that does not exist is an error. The architecture comes from the
+    When the default file is missing it is trained with the synthetic defaults (one friendly line on
+    stdout, :func:`training_message`, and a tqdm.auto progress bar with ``progress``); an explicit ``path`` that does not exist is an error. The architecture comes from the
     ``diffnet.json`` beside the file (default resnet18, 7 classes).
     """
     from ..infra.files import read_json
@@ -105,9 +119,7 @@ def load_classifier(path: str | Path | None = None, *, train_if_missing: bool = 
         if explicit or not train_if_missing:
             raise FileNotFoundError(f"classifier: {path} does not exist; train one with "
                                     "`python -m paperlib train --profile synthetic`")
-        d = DEFAULTS[NAME]
-        print(f"evaluate: no trained synthetic classifier at {path}; training one now with the synthetic "
-              f"defaults ({d['steps']} steps, {d['arch']}; about 4 min on a 2-core CPU)", file=sys.stderr)
+        print(training_message(path))
         train_classifier(out_dir=path.parent, progress=progress)
     meta = read_json(path.with_name("diffnet.json"), {})
     net = DiffNet.from_checkpoint(path, n_classes=int(meta.get("n_classes", 7)), arch=meta.get("arch", "resnet18"))
@@ -226,5 +238,5 @@ def setup(n_images: int = DEFAULTS[NAME]["n_images"], *, seed: int = 0, size: in
                      strength_estimator(world), output, source, ideal, attribute))
 
 
-__all__ = ["setup", "check", "pair_source", "train_classifier", "load_classifier", "faces", "Localization",
+__all__ = ["setup", "check", "pair_source", "train_classifier", "training_message", "load_classifier", "faces", "Localization",
            "default_classifier", "SMOKE_SIZE"]
