@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..method.attributes import ATTRIBUTES, TABLE_ATTRIBUTES
 from .cam_layers import CAM_LAYERS, AtLayer, cam_layer
 from .edits import edit_face
-from .figures import mae, overlay_cam, panel_grid, panel_label, stamped
+from .figures import MASK_SCALE, mae, overlay_cam, panel_grid, panel_label, stamped
 
 #: What the explorer says next to its Grad-CAM++ toggle.
 GRADCAMPP_HELP = ("<b>Grad-CAM++</b> at layer4 (the paper's layer) only rescales each channel's Grad-CAM weight "
@@ -137,7 +137,7 @@ def explorer_result(setup, attribute: str = "Beard", alpha: float = 20.0, face: 
     name = _variant_name(gradcampp, tta, eigen, segmentation, authors_code)
     fig = panel_grid([[src, e.edited[0], overlay_cam(src, e.masks[variant][0]), e.outputs[variant][0]]],
                      ["I", f"T ({attribute}, alpha {alpha:g})", "mask M" + (" (noise: no edit)" if weak else ""),
-                      "result F (eq 11)"], labels=[["", "", "", panel_label(kept, damage)]],
+                      "result F (eq 11)"], labels=[["", "", "", panel_label(kept, damage)]], scale=MASK_SCALE,
                      caption=stamped(f"{name}; CAM at {layer}", bool(getattr(setup, "random_weights", False))))
     return ExplorerResult(fig, kept, damage, judge, edit_size, weak, settings)
 
