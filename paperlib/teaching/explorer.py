@@ -9,6 +9,7 @@ end); :func:`explorer_controls`, :func:`photo_upload` and :func:`explorer` build
 from __future__ import annotations
 
 import base64
+import html
 import dataclasses
 import io
 import os
@@ -280,9 +281,12 @@ class ResultPane:
     def show(self, name: str, result: ExplorerResult, png: bytes) -> None:
         self.title.value = f"<b>{name}</b>: {_settings_title(result.settings)}"
         self.png = png
+        data = base64.b64encode(png).decode("ascii")
+        alt = html.escape(f"The explorer's {name}: {_settings_title(result.settings)}. "
+                          "Panels: I, T, the mask M over I, the result F.", quote=True)
         self.out.outputs = ({"output_type": "display_data", "metadata": {},
-                             "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                                      "text/plain": f"<the explorer's {name}>"}},)
+                             "data": {"text/html": f'<img alt="{alt}" src="data:image/png;base64,{data}">',
+                                      "image/png": data, "text/plain": f"<the explorer's {name}>"}},)
         self.summary.value = result.summary_html()
 
 

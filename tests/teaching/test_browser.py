@@ -49,6 +49,11 @@ return [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]
                || o.querySelector('[data-mime-type*="vnd.jupyter.error"], [data-mime-type*="vnd.jupyter.stderr"]'))
   .map(o => o.textContent);
 """
+#: Output images without alternative text (their panel titles, or their first 60 characters of source).
+NO_ALT_JS = """
+return [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
+  .filter(i => !(i.getAttribute('alt') || '').trim()).map(i => i.src.slice(0, 60));
+"""
 #: Seconds to wait for the walkthrough's cells: generous, a loaded machine runs them many times slower.
 RUN_TIMEOUT = 600
 ERROR = re.compile(r"Traceback|^\s*\w*(Error|Exception)\b", re.MULTILINE)
@@ -265,6 +270,10 @@ def test_explorer_in_jupyterlab(lab, lab_page):
     assert _finished(browser), _prompts(browser)
     assert _errors(browser) == []
     ran = time.monotonic() - t0
+    # a textbook: rendered equations, alternative text on every displayed image
+    assert browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook mjx-container, .jp-Notebook .MathJax, "
+                                                  ".jp-Notebook .katex"), "no rendered equation in the walkthrough"
+    assert browser.execute_script(NO_ALT_JS) == [], "displayed images without alternative text"
 
     cells = [c for c in browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")
              if c.find_elements(By.CSS_SELECTOR, ".widget-output")]
