@@ -347,7 +347,9 @@ def _train(config: TrainConfig, source: PairSource, heldout_source: PairSource |
             losses, accuracies, lrs = list(ckpt["losses"]), list(ckpt["accuracies"]), list(ckpt["lrs"])
             _set_rng_states(ckpt["rng"], sampler, device)
             if progress:
-                tqdm.write(f"train: resuming from step {step}/{config.steps} ({ckpt_path})", file=sys.stderr)
+                done = "already trained, reusing it" if step >= config.steps else "resuming"
+                tqdm.write(f"train: {done} at step {step}/{config.steps} ({ckpt_path.name} in {ckpt_path.parent.name}/)",
+                           file=sys.stdout)
 
         def save_checkpoint() -> None:
             atomic_torch_save({

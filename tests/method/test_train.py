@@ -158,8 +158,9 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, capsys):
 
     resumed = train(_small(tmp_path / "cut"), PatchPairs(), progress=True)
     assert resumed.resumed_from == 2
-    err = capsys.readouterr().err
-    assert "train: resuming from step 2/4" in err and "acc=" in err and "loss=" in err
+    captured = capsys.readouterr()
+    assert "train: resuming at step 2/4 (checkpoint.pt in cut/)" in captured.out  # information, no local path
+    assert "acc=" in captured.err and "loss=" in captured.err
     a, b = whole.model.state_dict(), resumed.model.state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])][:3]
