@@ -163,20 +163,21 @@ def markdown_tables(rows: dict[str, list[dict]], setup: Setup, reasons: dict[str
             body.append([r["attribute"], r["method"], pub, ours, delta, *cells])
         lines += table(MD_HEADER if identity else MD_HEADER[:-1], body)
         lines.append("")
-        lines += [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
-        lines.append(f"Edit kept ({judge}): {JUDGES[judge]}; 0: the source itself, 1: the whole edit "
-                     "(README, \"Does the edit survive?\"). It is measured without the mask being judged.")
+        paragraphs = [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
+        paragraphs.append(f"Edit kept ({judge}): {JUDGES[judge]}; 0: the source itself, 1: the whole edit "
+                          "(README, \"Does the edit survive?\"). It is measured without the mask being judged.")
         if identity:
-            lines.append(f"Identity: the distance between the source face and the output under {IDENTITY} "
-                         "(< 0.6: usually the same person).")
+            paragraphs.append(f"Identity: the distance between the source face and the output under {IDENTITY} "
+                              "(< 0.6: usually the same person).")
         ablation = [m for m in ABLATION if any(r["method"] == m for r in rows[metric])]
         if ablation:
-            lines.append(f"Rows {', '.join(ablation)}: Figure-3 ablation variants (no published numbers).")
+            paragraphs.append(f"Rows {', '.join(ablation)}: Figure-3 ablation variants (no published numbers).")
         extra = [m for m in EXTRA if any(r["method"] == m for r in rows[metric])]
         if extra:
-            lines.append(f"Rows {', '.join(extra)}: the mask path of the authors' released scripts (Eigen off for "
-                         "Old, no eq 10, mouth blend, Poisson blending; no published numbers).")
-        lines.append("")
+            paragraphs.append(f"Rows {', '.join(extra)}: the mask path of the authors' released scripts (Eigen off "
+                              "for Old, no eq 10, mouth blend, Poisson blending; no published numbers).")
+        for text in paragraphs:  # one paragraph each (consecutive lines would run into one), each a sentence
+            lines += [text if text.endswith(".") else text + ".", ""]
     return "\n".join(lines)
 
 

@@ -102,6 +102,8 @@ def panel_grid(rows: Sequence[Sequence[Panel]], col_titles: Sequence[str], row_t
                  linespacing=1.3)
     # the top inset: tight_layout with a rect leaves a one-row grid's titles a little above the figure
     fig.tight_layout(rect=(0, (cap_h + scale_h) / height, 1, 1 - 0.08 / height))
+    if any(any(row) for row in labels) and n_rows > 1:  # room for a line under a panel above the next row
+        fig.subplots_adjust(hspace=max(fig.subplotpars.hspace, 0.16))
     if scale:
         bar_w = min(3.0, 0.6 * width)
         bottom = cap_h + _lines_height(len(scale_lines), CAPTION_FONTSIZE) + ticks_h + 0.05
