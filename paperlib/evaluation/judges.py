@@ -23,13 +23,15 @@ alpha, so that "kept" is an amount comparable across alphas).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from ..checks import check_tensor
+from ..method.cam import eval_mode
+from ..method.pipeline import to_cam_size
 
 #: The judges by name, with one line each (the tables' footnotes).
 JUDGES: dict[str, str] = {
@@ -95,9 +97,7 @@ def classifier_edit_kept(net, class_index: int, outputs: Mapping[str, torch.Tens
     :data:`EPS`). ``resize``: images to the classifier's input size. Each image is encoded once.
     It uses no mask, but it is the network the CAM methods draw their masks from: its validation on
     SynthFace (:mod:`paperlib.evaluation.judge_validation`) says how far to trust it."""
-    was_training = net.training
-    net.eval()
-    try:
+    with eval_mode(net):
         def encode(x):
             return net.shared(resize(x))
 
@@ -110,8 +110,6 @@ def classifier_edit_kept(net, class_index: int, outputs: Mapping[str, torch.Tens
         nan = torch.full_like(den, math.nan)
         return {m: torch.where(den > EPS, (z(encode(f) - e_source) - nothing) / den.clamp(min=EPS), nan).float()
                 for m, f in outputs.items()}
-    finally:
-        net.train(was_training)
 
 
 def judge_names(setup) -> list[str]:
@@ -146,12 +144,9 @@ def judge_outputs(setup, indices: Sequence[int], prepared, edited: torch.Tensor,
                 kept[m]["kept:exact"] = edit_kept(f, source, change.to(f), region.to(f.device))
             if "strength" in names:
                 kept[m]["kept:strength"] = setup.strength_kept(f, source, source + change.to(f), attribute)
-    def resize(x):
-        return F.interpolate(x, size=c.cam_size, mode="area") if x.shape[-1] != c.cam_size else x
-
     if "classifier" in names:
         for m, t in classifier_edit_kept(c.classifier, c.class_index(attribute), outputs, source, edited, recon,
-                                         resize).items():
+                                         functools.partial(to_cam_size, c)).items():
             kept[m]["kept:classifier"] = t
     return {m: {k: [None if math.isnan(v) else v for v in t.tolist()] for k, t in vs.items()} for m, vs in kept.items()}
 

@@ -158,11 +158,12 @@ def merge_tta_maps(maps: torch.Tensor, batch: int) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- engine
 @contextmanager
-def _eval_mode(model: nn.Module):
+def eval_mode(model: nn.Module):
+    """``model`` in eval mode (batch-norm running statistics) inside the block, its own mode restored after."""
     was_training = model.training
     model.eval()
     try:
-        yield
+        yield model
     finally:
         model.train(was_training)
 
@@ -234,7 +235,7 @@ def activations_and_grads(model: nn.Module, target_layer: nn.Module, views: torc
 
     handle = target_layer.register_forward_hook(hook)
     try:
-        with _eval_mode(model), torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             logits = model(views)
             if not captured:
                 raise ValueError("target_layer: was not called during the model's forward pass")

@@ -164,12 +164,10 @@ class SourceEncoded(nn.Module):
 
     def _encode(self, images: torch.Tensor) -> torch.Tensor:
         """The encoder in eval mode (batch-norm running statistics), counted."""
-        was_training = self.net.training
-        self.net.eval()
-        try:
+        from .cam import eval_mode
+
+        with eval_mode(self.net):
             out = self.net.shared(images)
-        finally:
-            self.net.train(was_training)
         self.encodings += 1
         return out
 

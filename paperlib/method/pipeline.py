@@ -107,10 +107,14 @@ def edit(c: Components, w: torch.Tensor, attribute: str, alpha: float = 20.0) ->
         return w_edit, c.generate(w_edit)
 
 
+def to_cam_size(c: Components, images: torch.Tensor) -> torch.Tensor:
+    """Images (B, C, H, W) at the resolution the classifier sees (``cam_size``), area-resized when needed."""
+    return F.interpolate(images, size=c.cam_size, mode="area") if images.shape[-1] != c.cam_size else images
+
+
 def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
     """The classifier's input ``[I', T]`` (B, 6, cam_size, cam_size), area-resized when needed."""
-    pair = torch.cat([reconstruction, edited], dim=1)
-    return F.interpolate(pair, size=c.cam_size, mode="area") if pair.shape[-1] != c.cam_size else pair
+    return to_cam_size(c, torch.cat([reconstruction, edited], dim=1))
 
 
 def cam_grid(c: Components) -> list[int]:
