@@ -56,4 +56,18 @@ def out_folder(path: str | Path | None, default: Path | None = None) -> Path:
     return folder
 
 
-__all__ = ["ENV", "project_root", "under_root", "out_folder"]
+def root_relative(path: str | Path) -> str | None:
+    """``path`` relative to the project root (``runs/eval-synthetic/tables.md``), None outside it."""
+    try:
+        return Path(path).resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as a reader should see it in a notebook or a message: relative to the project root
+    when it lies inside it, otherwise its name alone; never the machine's absolute path."""
+    return root_relative(path) or Path(path).name
+
+
+__all__ = ["ENV", "project_root", "under_root", "out_folder", "root_relative", "shown_path"]

@@ -152,7 +152,8 @@ def before_after_figure(photo: np.ndarray, edits: Sequence[FaceEdit], caption: s
     rows = [[_panel(marked_photo(photo, e.face)), _panel(e.aligned), _panel(e.edited),
              overlay_cam(_panel(e.aligned), torch.from_numpy(_mask_panel(e.mask))), _panel(e.output),
              _panel(e.pasted)] for e in edits]
-    return panel_grid(rows, ["photo: landmarks, FFHQ quad", "aligned (FFHQ)", "T = G(w + alpha n)", "mask M", "result", "pasted back"],
+    return panel_grid(rows, ["photo: landmarks, FFHQ quad", "aligned (FFHQ)", r"$T = G(w + \alpha n)$", "mask $M$",
+                             "result", "pasted back"],
                       caption=caption, size=2.4)
 
 

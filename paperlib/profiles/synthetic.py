@@ -90,13 +90,11 @@ def train_classifier(steps: int | None = None, seed: int = 0, device: str = "cpu
 def training_message(path: Path) -> str:
     """The one friendly line (information, on stdout) before the first use trains the classifier:
     where it goes, named relative to the project root (no local path), and how long it takes."""
-    from ..infra.paths import project_root
+    from ..infra.paths import root_relative
 
     d = DEFAULTS[NAME]
-    try:
-        where = f"{path.parent.resolve().relative_to(project_root().resolve()).as_posix()}/"
-    except ValueError:  # outside the project (a custom runs root): name no path at all
-        where = "the runs folder"
+    folder = root_relative(path.parent)
+    where = f"{folder}/" if folder else "the runs folder"  # outside the project (a custom runs root): no path
     return (f"First run: training the small synthetic classifier once ({d['steps']} steps of {d['arch']}, "
             f"about 4 min on a 2-core CPU; the progress bar below counts them); it is saved in {where} "
             "and reused from then on.")

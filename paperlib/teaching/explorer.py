@@ -36,7 +36,7 @@ CONTROL_HELP: dict[str, str] = {
     "alpha": "the edit strength of eq 3, <i>T = G(w + &alpha; n)</i>; the paper uses 20, 0 means no edit",
     "face": "which source photo <i>I</i> of the setup is edited",
     "gradcampp": "Grad-CAM++ channel weights (eq 6&ndash;7) instead of Grad-CAM's averaged gradients",
-    "tta": "test-time augmentation (eq 8 averaged over 6 views: flip &times; brightness 1.0, 1.1, 0.9)",
+    "tta": "test-time augmentation (eq 8 averaged over 6 views: flip &times; contrast 0.9, 1.0, 1.1 about mid-grey)",
     "eigen": "Eigen smoothing: the map is the first principal component of the activations (eq 9)",
     "segmentation": "fusion with the face-parsing masks of <i>I</i> and <i>T</i> (eq 10): the map is zeroed outside "
                     "the parts allowed for the attribute",
@@ -137,8 +137,8 @@ def explorer_result(setup, attribute: str = "Beard", alpha: float = 20.0, face: 
     src = e.source[0]
     name = _variant_name(gradcampp, tta, eigen, segmentation, authors_code)
     fig = panel_grid([[src, e.edited[0], overlay_cam(src, e.masks[variant][0]), e.outputs[variant][0]]],
-                     ["I", f"T ({attribute}, alpha {alpha:g})", "mask M" + (" (noise: no edit)" if weak else ""),
-                      "result F (eq 11)"], labels=[["", "", "", panel_label(kept, damage)]], scale=MASK_SCALE,
+                     ["$I$", rf"$T$ ({attribute}, $\alpha$ {alpha:g})", "mask $M$" + (" (noise: no edit)" if weak else ""),
+                      "result $F$ (eq 11)"], labels=[["", "", "", panel_label(kept, damage)]], scale=MASK_SCALE,
                      caption=stamped(f"{name}; CAM at {layer}", bool(getattr(setup, "random_weights", False))))
     return ExplorerResult(fig, kept, damage, judge, edit_size, weak, settings)
 

@@ -42,13 +42,49 @@ COLORBAR_LABEL = "colour scale"
 CAM_SCALE = "jet over the image: map value 0 (blue) to 1 (red); CAMs min-max scaled to 0-1"
 
 
+#: Stands for a space inside a mathtext span while :func:`wrap_to_width` wraps (never in a caption).
+_MATH_SPACE = "\x00"
+
+
+def _math_spans(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut at its ``$`` signs: ``(piece, is_math)`` in order, mathtext spans with their ``$``."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:
+        raise ValueError(f"text: an odd number of $ signs in {text!r}; mathtext spans come in $...$ pairs")
+    return [(f"${p}$" if i % 2 else p, bool(i % 2)) for i, p in enumerate(pieces) if p or not i % 2]
+
+
 def wrap_to_width(text: str, width_in: float, fontsize: float) -> list[str]:
     """``text`` wrapped (textwrap, not matplotlib's ``wrap=True``) to lines that fit ``width_in``
-    inches at ``fontsize`` points; existing line breaks are kept."""
+    inches at ``fontsize`` points; existing line breaks are kept, and a mathtext span (``$...$``)
+    is never cut (a cut span would not render)."""
     import textwrap
 
     chars = max(20, int(width_in * 72 / (_CHAR_WIDTH * fontsize)))
-    return [line for para in text.split("\n") for line in (textwrap.wrap(para, chars) or [""])]
+    lines = []
+    for para in text.split("\n"):
+        glued = "".join(p.replace(" ", _MATH_SPACE) if math else p for p, math in _math_spans(para))
+        wrapped = textwrap.wrap(glued, chars, break_long_words=False, break_on_hyphens=False)
+        lines += [line.replace(_MATH_SPACE, " ") for line in (wrapped or [""])]
+    return lines
+
+
+#: Mathtext commands and their plain-text reading, for alternative text.
+_MATH_WORDS = {r"\Delta": "Δ", r"\odot": "⊙", r"\alpha": "α", r"\cdot": "·", r"\prime": "'", r"\mathrm": "",
+               r"\left": "", r"\right": "", "{": "", "}": ""}
+
+
+def plain_text(text: str) -> str:
+    """``text`` with its mathtext spans written as plain text (``$S_{org}$`` -> ``S_org``), for
+    alternative text that a screen reader reads."""
+    out = []
+    for piece, math in _math_spans(text):
+        if math:
+            piece = piece[1:-1]
+            for command, word in _MATH_WORDS.items():
+                piece = piece.replace(command, word)
+        out.append(piece)
+    return "".join(out)
 
 
 def _lines_height(n_lines: int, fontsize: float) -> float:
@@ -129,7 +165,7 @@ def alt_text(fig: plt.Figure, caption: str = "") -> str:
         text += f" Panels: {'; '.join(titles)}."
     if bars:
         text += f" Colour scale: {bars[0]}."
-    return text.strip() or "A figure"
+    return plain_text(text.strip()) or "A figure"
 
 
 def figure_html(fig: plt.Figure, alt: str | None = None, dpi: int = 100) -> str:
@@ -185,7 +221,7 @@ def panel_label(kept: float | None, damage: float | None) -> str:
 
 
 #: The colour scale of Figures 2 and 3's map panels (the mask M of each variant, jet over the original).
-MASK_SCALE = "map panels: the variant's mask M (0 = keep the original, 1 = take the edit), jet over the original"
+MASK_SCALE = "map panels: the variant's mask $M$ (0 = keep the original, 1 = take the edit), jet over the original"
 
 
 #: The caption's sentence on the panel labels.

@@ -83,6 +83,16 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
+def show_table(rows: list[dict]) -> None:
+    """Show ``rows`` (a list of dicts) as an HTML table whose number cells never wrap
+    (:func:`paperlib.teaching.walkthrough.table_html`)."""
+    from IPython.display import HTML, display
+
+    from .walkthrough import table_html
+
+    display(HTML(table_html(rows)))
+
+
 def show_figure(fig, alt: str | None = None) -> None:
     """Show ``fig`` in the notebook as an image with alternative text: ``alt``, or by default the
     figure's caption, panel titles and colour scale (:func:`paperlib.teaching.figures.alt_text`).
@@ -233,13 +243,14 @@ def finish(name: str, out_dir: Path, numbers: dict, prov: dict, setup=None) -> N
     (``"cam_grid": [h, w]``, :func:`paperlib.method.pipeline.cam_grid`) when given, and the provenance;
     prints where it went (returns nothing, so the notebook's last cell shows a sentence, not a
     ``PosixPath``)."""
+    from ..infra.paths import shown_path
     from ..method.pipeline import cam_grid
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     grid = {"cam_grid": cam_grid(setup.components)} if setup is not None else {}
     path.write_text(json.dumps({"numbers": numbers, **grid, "provenance": prov}, indent=2, default=str))
-    print(f"{name}: key numbers and provenance written to {path}")
+    print(f"{name}: key numbers and provenance written to {shown_path(path)}")
 
 
 def rows_grouped(attributes: Sequence[str], per_attribute: int) -> list[tuple[int, str]]:

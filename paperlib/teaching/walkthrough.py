@@ -47,11 +47,12 @@ def steps_figure(e: BatchEdit, attribute: str):
     scale = torch.maximum(to_rec.max(), to_src.max())
     return panel_grid([[e.source[0], e.reconstruction[0], e.edited[0], _heat(e.edited[0], to_rec, scale),
                         _heat(e.edited[0], to_src, scale)]],
-                      ["I (source)", "I' = G(E(I))", f"T ({attribute})", "|T - I'| (reference I')",
-                       "|T - I| (without I')"],
-                      scale=f"|T - I'| and |T - I| (mean over RGB) divided by their common max, {scale.item():.3g} on the "
+                      ["$I$ (source)", "$I' = G(E(I))$", f"$T$ ({attribute})", "$|T - I'|$ (reference $I'$)",
+                       "$|T - I|$ (without $I'$)"],
+                      scale=f"$|T - I'|$ and $|T - I|$ (mean over RGB) divided by their common max, {scale.item():.3g} "
+                            "on the "
                             "[-1, 1] pixel scale",
-                      caption="Eq 1-3: the edit moves w; against I' only the edit shows, against I the inversion's "
+                      caption="Eq 1-3: the edit moves $w$; against $I'$ only the edit shows, against $I$ the inversion's "
                               f"misses too (mean {to_rec.mean().item():.3g} vs {to_src.mean().item():.3g}, one colour scale).")
 
 
@@ -71,15 +72,15 @@ def differential_features_figure(setup, e: BatchEdit):
     span = mean.abs().max().clamp(min=1e-8)
     return panel_grid([[e.source[0], overlay_cam(e.source[0], mean / (2 * span) + 0.5),
                         overlay_cam(e.source[0], mag / mag.max().clamp(min=1e-8))]],
-                      ["I", "mean Delta (signed)", "mean |Delta|"],
-                      scale=f"mean Delta: 0.5 = no difference, 0 and 1 = -/+ its max |value| {span.item():.3g}; "
-                            f"mean |Delta|: 0 to its max {mag.max().item():.3g}",
-                      caption=f"Eq 4: differential features, {tuple(delta.shape[1:])} per image.")
+                      ["$I$", r"mean $\Delta$ (signed)", r"mean $|\Delta|$"],
+                      scale=rf"mean $\Delta$: 0.5 = no difference, 0 and 1 = -/+ its max |value| {span.item():.3g}; "
+                            rf"mean $|\Delta|$: 0 to its max {mag.max().item():.3g}",
+                      caption=rf"Eq 4: differential features $\Delta = E(T) - E(I')$, {tuple(delta.shape[1:])} per image.")
 
 
 def alpha_table(setup, e: BatchEdit, attribute: str, n: int = 5) -> list[dict[str, float]]:
     """Eq 6-7 on real numbers, for the ``n`` channels with the largest Grad-CAM++ weight: the
-    gradient g at the first position, g^2, g^3, sum_ab A, alpha (eq 6), the Grad-CAM++ weight
+    gradient g at the first position, g², g³, Σ_ab A_ab, α (eq 6), the Grad-CAM++ weight
     (eq 7) and the Grad-CAM weight (mean g). With layer4 feeding global average pooling, g is
     the same at every position of a channel, so alpha only varies across channels."""
     c = setup.components
@@ -90,18 +91,34 @@ def alpha_table(setup, e: BatchEdit, attribute: str, n: int = 5) -> list[dict[st
     rows = []
     for k in w_pp.argsort(descending=True)[:n].tolist():
         g = grads[0, k].flatten()
-        rows.append({"channel": k, "g": g[0].item(), "g^2": (g[0] ** 2).item(), "g^3": (g[0] ** 3).item(),
-                     "g constant over positions": bool((g == g[0]).all()), "sum_ab A": act[0, k].sum().item(),
-                     "alpha (eq 6)": alpha[k].flatten()[0].item(), "w_k Grad-CAM++ (eq 7)": w_pp[k].item(),
+        rows.append({"channel k": k, "g": g[0].item(), "g²": (g[0] ** 2).item(), "g³": (g[0] ** 3).item(),
+                     "g constant over positions": bool((g == g[0]).all()), "Σ_ab A_ab": act[0, k].sum().item(),
+                     "α (eq 6)": alpha[k].flatten()[0].item(), "w_k Grad-CAM++ (eq 7)": w_pp[k].item(),
                      "w_k Grad-CAM": w_g[k].item()})
     return rows
+
+
+def _cell(v) -> str:
+    """A table cell: numbers with 4 significant digits, None empty."""
+    return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
 
 
 def markdown(rows: list[dict]) -> str:
     """A list of dicts as a Markdown table (numbers with 4 significant digits)."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
-    return "\n".join(table(keys, ([fmt(r.get(k)) for k in keys] for r in rows)))
+    return "\n".join(table(keys, ([_cell(r.get(k)) for k in keys] for r in rows)))
+
+
+def table_html(rows: list[dict]) -> str:
+    """A list of dicts as an HTML table whose number cells never wrap (a narrow notebook scrolls the
+    table sideways instead of breaking ``-1.234e-05`` across lines); headers may wrap."""
+    import html
+
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f'<td style="white-space:nowrap">{html.escape(_cell(r.get(k)))}</td>' for k in keys)
+                   + "</tr>" for r in rows)
+    return f'<div style="overflow-x:auto"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def no_mask_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
@@ -111,11 +128,11 @@ def no_mask_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
     d_t, d_f = (t - src).abs().mean(0), (f - src).abs().mean(0)
     scale = d_t.max()
     return panel_grid([[src, t, _heat(t, d_t, scale), overlay_cam(src, e.masks[variant][0]), f, _heat(f, d_f, scale)]],
-                      ["I", "without mask: T", "|T - I|", f"mask M ({variant})", "with mask: F", "|F - I|"],
-                      scale=f"|T - I| and |F - I| (mean over RGB) divided by max |T - I| = {scale.item():.3g}; "
-                            "mask M: its value, 0 = keep I, 1 = take T",
-                      caption=f"Without a mask the output differs from I everywhere (MAE {mae(t, src):.3g}); with "
-                              f"the mask only where M is on (MAE {mae(f, src):.3g}). One colour scale.")
+                      ["$I$", "without mask: $T$", "$|T - I|$", f"mask $M$ ({variant})", "with mask: $F$", "$|F - I|$"],
+                      scale=f"$|T - I|$ and $|F - I|$ (mean over RGB) divided by max $|T - I|$ = {scale.item():.3g}; "
+                            "mask $M$: its value, 0 = keep $I$, 1 = take $T$",
+                      caption=f"Without a mask the output differs from $I$ everywhere (MAE {mae(t, src):.3g}); with "
+                              f"the mask only where $M$ is on (MAE {mae(f, src):.3g}). One colour scale.")
 
 
 def layer_table(setup, e: BatchEdit, attribute: str) -> list[dict]:
@@ -180,11 +197,11 @@ def tta_figure(setup, e: BatchEdit, attribute: str):
     fig = panel_grid([list(imgs) + [overlay_cam(e.source[0], std / std.max().clamp(min=1e-8))],
                       [overlay_cam(e.source[0], m) for m in maps] + [overlay_cam(e.source[0], mean)]],
                      [n.replace(", ", ",\n") for n in tta_labels()] + ["std of the maps (top),\ntheir average (below)"],
-                     ["view (T half)", "its map, on I"],
+                     ["view ($T$ half)", "its map, on $I$"],
                      scale=f"maps: Grad-CAM++ of each view, min-max scaled to 0-1, and their average; top right: the std "
                            f"across the 6 maps divided by its max {std.max().item():.3g}",
-                     caption="TTA: the red square marks T's top-left corner (flipped views carry it top-right); the "
-                             "factors multiply the pixel values in [-1, 1] (contrast about mid-grey, not a zoom). "
+                     caption="TTA: the red square marks $T$'s top-left corner (flipped views carry it top-right); the "
+                             "factors multiply the pixel values in $[-1, 1]$ (contrast about mid-grey, not a zoom). "
                              f"Maps mapped back and averaged; mean std across the 6 maps {spread:.3g}.")
     return fig
 
@@ -204,7 +221,9 @@ def eigen_figure(setup, e: BatchEdit, attribute: str):
     return panel_grid([[overlay_cam(e.source[0], plain), overlay_cam(e.source[0], raw_pc), overlay_cam(e.source[0], eig)]],
                       ["Grad-CAM++ (eq 8)", "PC1 projection", "Eigen map (ReLU, min-max)"],
                       scale="each map min-max scaled to 0-1 (PC1 projection: its signed values min-max scaled)",
-                      caption=f"Eq 9 on a {tuple(weighted.shape[-2:])} activation grid: PC1 keeps the dominant pattern.")
+                      caption=f"Eq 9 on a {tuple(weighted.shape[-2:])} activation grid: the first principal component "
+                              "(PC1) of "
+                              "the weighted activations $w_k A^k$ keeps their dominant pattern.")
 
 
 def parsings(setup, e: BatchEdit, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -229,11 +248,13 @@ def parsing_figure(setup, e: BatchEdit, attribute: str, index: int = 0):
                         overlay_cam(src, e.masks["Diff-CAM++"][0]), with_f, _heat(with_f, d_with, scale)],
                        [None, None, overlay_cam(src, cam), overlay_cam(src, e.masks["+TTA+Eigen"][0]), without_f,
                         _heat(without_f, d_without, scale)]],
-                      ["S_org", "S_modif", "CAM (+TTA+Eigen)", "mask M", "F (eq 11)", "|F - I|"],
+                      ["$S_{org}$", "$S_{modif}$", "CAM (+TTA+Eigen)", "mask $M$", "$F$ (eq 11)", "$|F - I|$"],
                       ["with eq 10", "without eq 10"],
-                      scale=f"S_org, S_modif: 1 = an allowed component; CAM and M: 0-1; |F - I| (mean over RGB) divided "
+                      scale=f"$S_{{org}}$, $S_{{modif}}$: 1 = an allowed component; CAM and $M$: 0-1; $|F - I|$ (mean over RGB) "
+                            "divided "
                             f"by its max without eq 10, {scale.item():.3g}",
-                      caption=f"Eq 10-11 for {attribute}: the parsing masks cut the map to the allowed components; "
+                      caption=f"Eq 10-11 for {attribute}: $M = S_{{org}} \\odot S_{{modif}} \\odot$ CAM cuts the map to the allowed "
+                              "components; "
                               f"{100 * outside:.0f}% of this CAM's mass lies outside them. Without eq 10 no parsing "
                               "mask is used (n/a).")
 
@@ -250,11 +271,13 @@ def blend_figure(e: BatchEdit, variant: str = "Diff-CAM++"):
     soft_f, hard_f = e.blended[variant][0], t * hard + src * (1 - hard)
     gap = (hard_f - soft_f).abs().mean(0)
     return panel_grid([[overlay_cam(src, m), soft_f, overlay_cam(src, hard), hard_f, _heat(hard_f, gap)]],
-                      ["soft M", "F = T M + I (1 - M)", f"hard M > {HARD_THRESHOLD:g}", "hard cut-and-paste",
+                      ["soft $M$", r"$F = T \odot M + I \odot (1 - M)$", f"hard $M > {HARD_THRESHOLD:g}$",
+                       "hard cut-and-paste",
                        "|hard - soft|"],
-                      scale=f"soft M: 0-1; hard M: 0 or 1; |hard - soft| (mean over RGB) divided by its max "
+                      scale=f"soft $M$: 0-1; hard $M$: 0 or 1; |hard - soft| (mean over RGB) divided by its max "
                             f"{gap.max().item():.3g}",
-                      caption="Eq 11: the soft mask mixes T and I in proportion to M (a partial edit where 0 < M < 1); "
+                      caption="Eq 11: the soft mask mixes $T$ and $I$ in proportion to $M$ (a partial edit where "
+                              "$0 < M < 1$); "
                               "the hard mask gives the full edit but switches at a line (a seam).")
 
 
@@ -266,8 +289,8 @@ def deghost_figure(setup, e: BatchEdit):
     diff = (out - f).abs().mean(0)
     caption = f"Deghosting ({setup.profile} profile): max |difference| {diff.max().item():.3g}."
     if bool(diff.max() == 0):
-        return panel_grid([[f, out]], ["F (eq 11)", "deghosted"],
+        return panel_grid([[f, out]], ["$F$ (eq 11)", "deghosted"],
                           caption=caption + " Deghosting is the identity in this profile (no deghosting network): "
                                             "the two images are the same, so there is no difference map.")
-    return panel_grid([[f, out, _heat(f, diff)]], ["F (eq 11)", "deghosted", "|difference|"],
+    return panel_grid([[f, out, _heat(f, diff)]], ["$F$ (eq 11)", "deghosted", "|difference|"],
                       scale=f"|difference| (mean over RGB) divided by its max {diff.max().item():.3g}", caption=caption)

@@ -30,3 +30,14 @@ def test_project_root_rules(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, str(tmp_path / "file"))
     with pytest.raises(ValueError, match=rf"^{ENV}: .*file is not a folder; unset it or point it at"):
         project_root()
+
+
+def test_shown_path_never_prints_the_machine_path(tmp_path, monkeypatch):
+    from paperlib.infra.paths import ENV, root_relative, shown_path
+
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.setenv(ENV, str(root))
+    inside = root / "runs" / "smoke" / "00_walkthrough.json"
+    assert shown_path(inside) == "runs/smoke/00_walkthrough.json" == root_relative(inside)
+    assert shown_path(tmp_path / "elsewhere" / "x.json") == "x.json" and root_relative(tmp_path / "x") is None

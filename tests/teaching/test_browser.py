@@ -274,6 +274,8 @@ def test_explorer_in_jupyterlab(lab, lab_page):
     assert browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook mjx-container, .jp-Notebook .MathJax, "
                                                   ".jp-Notebook .katex"), "no rendered equation in the walkthrough"
     assert browser.execute_script(NO_ALT_JS) == [], "displayed images without alternative text"
+    shown = browser.find_element(By.CSS_SELECTOR, ".jp-Notebook").text  # calm output: no machine path printed
+    assert str(root) not in shown and str(folder) not in shown, "the notebook prints a local path"
 
     cells = [c for c in browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")
              if c.find_elements(By.CSS_SELECTOR, ".widget-output")]

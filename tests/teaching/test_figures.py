@@ -34,7 +34,7 @@ def check_text_sizes(fig):
 def check_scale(fig):
     bars = colour_bars(fig)
     assert len(bars) == 1 and bars[0].get_xlabel().strip()
-    assert bars[0].get_xlabel().replace("\n", " ") in figures.alt_text(fig)
+    assert figures.plain_text(bars[0].get_xlabel().replace("\n", " ")) in figures.alt_text(fig)
 
 
 IMG = torch.zeros(3, 32, 32)
@@ -89,4 +89,19 @@ def test_figures_2_and_3_have_a_colour_scale(faces):
         fig, _ = make(f)
         check_scale(fig)
         check_text_sizes(fig)
-        assert "mask M" in colour_bars(fig)[0].get_xlabel()
+        assert "mask $M$" in colour_bars(fig)[0].get_xlabel()
+
+
+def test_mathtext_spans_are_never_wrapped_apart_and_read_plainly_in_alt_text():
+    text = "where the mask $M = S_{org} \\odot S_{modif} \\odot$ CAM is on " * 4 + "and $|T - I'|$ is large"
+    lines = figures.wrap_to_width(text, 2.0, 9)
+    assert len(lines) > 3 and all(line.count("$") % 2 == 0 for line in lines)
+    assert " ".join(lines) == text
+    assert figures.plain_text("$S_{org} \\odot S_{modif}$ and $|\\Delta|$") == "S_org ⊙ S_modif and |Δ|"
+    with pytest.raises(ValueError, match="odd number of \\$"):
+        figures.wrap_to_width("a $b", 2.0, 9)
+    fig = figures.panel_grid([[IMG]], ["$S_{org}$"], caption=text, scale="mask $M$: 0-1")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # mathtext that does not parse raises here
+    assert "$" not in figures.alt_text(fig) and "S_org" in figures.alt_text(fig)

@@ -64,3 +64,12 @@ def test_teach_figures_have_their_panels(small_setup):
     _pixels(fig)  # drawn: the axes have their final sizes
     heights = [ax.get_window_extent().height for ax in image_axes(fig)]
     assert max(heights) - min(heights) < 1  # the n/a panels are as tall as the maps beside them
+
+
+def test_table_html_keeps_numbers_on_one_line():
+    from paperlib.teaching.walkthrough import table_html
+
+    out = table_html([{"channel k": 3, "α (eq 6)": -1.234567e-05, "note": None}, {"channel k": 4, "α (eq 6)": 0.5}])
+    assert out.count("<tr>") == 3 and "<th>α (eq 6)</th>" in out
+    assert '<td style="white-space:nowrap">-1.235e-05</td>' in out  # 4 significant digits, never wrapped
+    assert 'overflow-x:auto' in out and out.count("<td") == 6  # a missing value is an empty cell
