@@ -245,6 +245,16 @@ def add_leaderboard_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--classifier", default=None,
                    help="trained DiffNet (default runs/diffnet-synthetic/diffnet.pt under the project root, trained "
                         "if missing)")
+    p.add_argument("--cams", nargs="+", default=None, metavar="CAM",
+                   help="the CAMs to score (default: every paperlib CAM and every pytorch-grad-cam method but "
+                        "Score-CAM, Ablation-CAM and the library's TTA variants, which are slow; "
+                        "paperlib.evaluation.leaderboard.CAMS and LIBRARY_CAMS name them)")
+    p.add_argument("--layers", nargs="+", default=None, metavar="LAYER",
+                   help="the CAM layers (default: layer4 and its block before last for paperlib's CAMs, layer4 for "
+                        "the library's)")
+    p.add_argument("--rank-by", default="iou", metavar="COLUMN",
+                   help="the column the tables are ranked by: iou (default), pointing, energy, edit_kept, precision, "
+                        "recall, mae_outside, mae_inside, time_ms (these three lowest first) or iou_share")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_leaderboard)
@@ -255,7 +265,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from .evaluation.leaderboard import leaderboard_command
 
     return leaderboard_command(args.profile, n_images=args.n_images, out=args.out, batch=args.batch,
-                               classifier=args.classifier, fresh=args.fresh, quiet=args.quiet)
+                               classifier=args.classifier, fresh=args.fresh, quiet=args.quiet, cams=args.cams,
+                               layers=args.layers, rank_by=args.rank_by)
 
 
 # -------------------------------------------------------------------------------------- reproduce

@@ -117,12 +117,15 @@ def classifier_input(c: Components, reconstruction: torch.Tensor, edited: torch.
     return to_cam_size(c, torch.cat([reconstruction, edited], dim=1))
 
 
-def cam_grid(c: Components) -> list[int]:
-    """``[h, w]`` of the CAM target layer's output for a ``cam_size`` input: the grid eq 6-9 work
-    on before the map is resized (8 × 8 for the paper's ResNet101 at 256² and for SynthFace's
-    ResNet18 with output stride 16 at 128²). One forward pass of a zero pair, no gradient."""
+def cam_grid(c: Components, layer: str = "layer4") -> list[int]:
+    """``[h, w]`` of the CAM layer ``layer``'s output (:data:`paperlib.method.diffnet.CAM_LAYERS`; the
+    paper's target layer by default) for a ``cam_size`` input: the grid eq 6-9 work on before the map
+    is resized (8 × 8 for the paper's ResNet101 at 256² and for SynthFace's ResNet18 with output
+    stride 16 at 128²). One forward pass of a zero pair, no gradient."""
+    from .diffnet import cam_layer
+
     grid: list[int] = []
-    hook = c.classifier.target_layer.register_forward_hook(lambda m, i, out: grid.extend(out.shape[-2:]))
+    hook = cam_layer(c.classifier, layer).register_forward_hook(lambda m, i, out: grid.extend(out.shape[-2:]))
     try:
         param = next(c.classifier.parameters())
         with torch.no_grad():
