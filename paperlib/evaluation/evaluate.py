@@ -10,9 +10,11 @@ its per-image scores cached and summarised (``<name>.csv/.json/.md``, e.g. ``loc
 Image-major: the images are taken in fixed chunks ``[k*batch, (k+1)*batch)``. Per chunk, one
 inversion, one ``G(w)``, one parsing of ``I`` and one encoding of ``I'`` (its 6 TTA views)
 serve every attribute and every mask variant (:func:`paperlib.method.pipeline.prepare`); per
-attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes, the blends and the
-deghosted outputs (:func:`paperlib.method.pipeline.edit_variants` on the prepared batch). The
-outputs are quantised to 8 bits in memory (what a saved PNG holds) and scored at once: MAE, LPIPS
+attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes and the blends
+(:func:`paperlib.method.pipeline.edit_blends` on the prepared batch); then every variant of every
+attribute is deghosted in batched calls (:func:`paperlib.method.pipeline.finish_edits`). The
+CPU-side work (Poisson blending, PNG encoding, cache writes) runs in worker threads
+(:mod:`paperlib.infra.workers`) with the same outputs. The outputs are quantised to 8 bits in memory (what a saved PNG holds) and scored at once: MAE, LPIPS
 and the FID Inception features go to the cache; PNGs are kept only for the first ``keep_images``
 images.
 
@@ -407,8 +409,10 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     judges of the edit kept to compute (default every one the profile runs; the sweep: its one). ``workers``:
     threads for the CPU-side work (Poisson blending, PNG encoding, cache writes; 1: inline, sequential), which
     changes no output (:mod:`paperlib.infra.workers`). ``deghost_images``: images per deghosting call (every
-    variant of every attribute of a chunk goes through the network together, split by this budget; part of
-    the cache's settings, as it decides the batches the network sees). See the module doc.
+    variant of every attribute of a chunk goes through the network together, split by this budget). Not
+    part of the cache's settings: the outputs agree within float32 noise whatever the budget (a
+    convolution's result may depend on its batch by ~1e-6, far below the 8-bit outputs' step of 1/255),
+    so a cache made with another budget, or before batching, is reused. See the module doc.
     """
     from ..checks import check_alpha
     from ..profiles import DEFAULTS
@@ -439,8 +443,7 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
 
     t0 = time.perf_counter()
     cache = EvalCache(out_dir / "cache")
-    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch, "kept_reference_alpha": reference,
-              "deghost_images": deghost_images}
+    params = {**setup.params, "profile": setup.profile, "alpha": alpha, "batch": batch, "kept_reference_alpha": reference}
     manifest = cache.open(params, fresh, dist)
 
     if setup.random_weights and (lpips is None or fid is None):

@@ -82,7 +82,8 @@ def to_bgr_uint8(image: torch.Tensor) -> np.ndarray:
 class Pending:
     """A batch whose images are being Poisson-blended in worker threads
     (:func:`paperlib.infra.workers.submit`): :meth:`result` waits for them and returns the
-    (B, 3, H, W) batch on ``device`` (from pinned memory with a non-blocking copy on CUDA)."""
+    (B, 3, H, W) batch on ``device`` (a plain copy: pinned memory and non-blocking copies are left
+    out until measured against the goldens on CUDA, issue 24)."""
 
     def __init__(self, futures: list, device: torch.device) -> None:
         self.futures, self.device = futures, device
@@ -90,9 +91,7 @@ class Pending:
 
     def result(self) -> torch.Tensor:
         if self._value is None:
-            batch = torch.stack([f.result() for f in self.futures])
-            pinned = self.device.type == "cuda"
-            self._value = (batch.pin_memory() if pinned else batch).to(self.device, non_blocking=pinned)
+            self._value = torch.stack([f.result() for f in self.futures]).to(self.device)
         return self._value
 
 

@@ -203,43 +203,26 @@ def deghost(c: Components, blended: torch.Tensor) -> torch.Tensor:
 def deghost_batched(c: Components, blended: dict, deghost_images: int = DEGHOST_IMAGES) -> dict:
     """Step 10 for many blends at once: ``blended`` maps ``(tag, variant)`` (any tag, e.g. the
     attribute) to ``F`` (B_k, 3, H, W), or to a :class:`paperlib.method.authors.Pending` batch still
-    being Poisson-blended in worker threads. The images go through the network in calls of at most
-    ``deghost_images`` images, in ``blended``'s order with the variants blended on the CPU moved last
-    (so the network works on the others while the CPU finishes; the order, hence each call's images,
-    does not depend on the workers).
-    Returns key -> deghosted output, equal to :func:`deghost` per key within float32 noise (a
-    convolution's result may depend on the batch it is computed in)."""
+    being Poisson-blended in worker threads. All the images, in ``blended``'s order with the variants
+    blended on the CPU moved last (the network works on the others while the CPU finishes), go
+    through the network in calls of ``deghost_images`` images (the last call may hold fewer); the
+    calls do not depend on the workers. Returns key -> deghosted output, equal to :func:`deghost`
+    per key within float32 noise (a convolution's result may depend on the batch it is computed in)."""
     from .authors import resolved
 
     check_deghost_images(deghost_images)
     keys = sorted(blended, key=lambda k: blended_on_cpu(k[1]))  # stable: the CPU's last, else as given
-    pieces: list[tuple] = []       # (key, start, stop) of the images in the current call
-    parts: dict = {k: [] for k in keys}
-    ready: dict = {}
-
-    def flush():
-        if pieces:
-            out = deghost(c, torch.cat([ready[k][a:b] for k, a, b in pieces]))
-            start = 0
-            for k, a, b in pieces:
-                parts[k].append(out[start:start + b - a])
-                start += b - a
-            pieces.clear()
-
-    filled = 0
-    for k in keys:
-        ready[k] = resolved(blended[k])
-        n, a = ready[k].shape[0], 0
-        while a < n:
-            b = min(n, a + deghost_images - filled)
-            pieces.append((k, a, b))
-            filled, a = filled + b - a, b
-            if filled == deghost_images:
-                flush()
-                filled = 0
-    flush()
-    return {k: parts[k][0] if len(parts[k]) == 1 else torch.cat(parts[k]) for k in blended}
-
+    sizes, done = [], []
+    rest = None  # the images not yet sent through the network
+    for i, k in enumerate(keys):
+        images = resolved(blended[k])
+        sizes.append(len(images))
+        rest = images if rest is None else torch.cat([rest, images])
+        while len(rest) >= deghost_images or (i == len(keys) - 1 and len(rest)):
+            done.append(deghost(c, rest[:deghost_images]))
+            rest = rest[deghost_images:]
+    out = dict(zip(keys, torch.cat(done).split(sizes))) if done else {}
+    return {k: out[k] for k in blended}
 
 
 # ------------------------------------------------------------------------- the one batched entry point

@@ -1,8 +1,9 @@
 """Image-major evaluation: per image one inversion, one G(w), one parsing of I and one encoding
 of I' (its 6 TTA views), shared by every attribute and mask variant; per attribute one
 G(w + alpha n), one parsing of T, two CAM passes (plain and TTA), and a blend per variant; the
-deghosting of every variant of every attribute in batched calls. Counted on the paper profile's wiring with small random-init networks (the real ones
-at 1024² are exercised by the goldens and the full-size dry run)."""
+deghosting of every variant of every attribute in batched calls. Counted on the paper profile's
+wiring with small random-init networks (the real ones at 1024² are exercised by the goldens and
+the full-size dry run)."""
 
 from __future__ import annotations
 
