@@ -34,11 +34,13 @@ import torch
 
 from paperlib.method.attributes import TABLE_ATTRIBUTES
 from paperlib.evaluation.cache import to_uint8
-from paperlib.method.authors import authors_blend
+from paperlib.method.authors import authors_blend, resolved
 from paperlib.evaluation.metrics import mae
 from paperlib.method.diffnet import SourceEncoded
-from paperlib.method.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, differential_cams,
-                                       edit_variants, mask, prepare)
+from paperlib.infra.workers import DEFAULT_WORKERS, check_workers, worker_pool
+from paperlib.method.names import DEGHOST_IMAGES, check_deghost_images
+from paperlib.method.pipeline import (AUTHORS_CODE, VARIANTS, blend_variant, classifier_input, deghost_batched,
+                                       differential_cams, edit_variants, mask, prepare)
 from paperlib.profiles.dry_run import random_networks
 from paperlib.profiles.paper import baseline_editor, components
 from paperlib.profiles.paper_data import read_image
@@ -95,8 +97,8 @@ def stand_in_metrics(device: torch.device):
 NV = len(VARIANTS)
 
 
-def stages(c, editors, photos: torch.Tensor, attribute: str, device: torch.device, repeats: int
-           ) -> dict[str, tuple]:
+def stages(c, editors, photos: torch.Tensor, attribute: str, device: torch.device, repeats: int,
+           workers: int = DEFAULT_WORKERS, deghost_images: int = DEGHOST_IMAGES) -> dict[str, tuple]:
     """Time and peak memory of each stage for one batch of photos and one attribute."""
     variants = tuple(VARIANTS)
     r = {}
@@ -119,8 +121,15 @@ def stages(c, editors, photos: torch.Tensor, attribute: str, device: torch.devic
         device, repeats)
     r["  of which Poisson (authors' code, CPU)"] = timed(
         lambda: authors_blend(edited, photos, masks[AUTHORS_CODE], parsing_i, parsing_t, attribute), device, repeats)
+    with worker_pool(workers) as pool:
+        r[f"  Poisson in {workers} worker threads"] = timed(
+            lambda: resolved(authors_blend(edited, photos, masks[AUTHORS_CODE], parsing_i, parsing_t, attribute, pool)),
+            device, repeats)
     blended = r[f"fuse + blend ({NV} variants)"][2]
     r[f"deghosting ({NV} variants)"] = timed(lambda: [c.deghost(f) for f in blended.values()], device, repeats)
+    keyed = {(attribute, v): f for v, f in blended.items()}
+    r[f"  batched deghosting ({NV} variants, <= {deghost_images} images a call)"] = timed(
+        lambda: deghost_batched(c, keyed, deghost_images), device, repeats)
     metrics = stand_in_metrics(device)
     src01 = to_uint8(photos).permute(0, 3, 1, 2).float().div(255).to(device)
     outs01 = [to_uint8(f).permute(0, 3, 1, 2).float().div(255).to(device) for f in blended.values()]
@@ -150,6 +159,48 @@ def orders(c, photos: torch.Tensor, attributes, device: torch.device) -> tuple[f
         return time.perf_counter() - t
 
     return once(attribute_major), once(image_major)
+
+
+#: The end-to-end modes: (CPU-side work in worker threads, deghosting batched across variants and attributes).
+MODES: dict[str, tuple[bool, bool]] = {"sequential": (False, False), "overlapped": (True, False),
+                                       "batched deghosting": (False, True), "overlapped + batched": (True, True)}
+
+
+def end_to_end(c, editors, photos: torch.Tensor, attributes, device: torch.device, workers: int,
+               deghost_images: int, n_chunks: int) -> float:
+    """Wall seconds of :func:`paperlib.evaluation.evaluate.evaluate` (every method, ``n_chunks`` chunks
+    of ``photos``' batch, outputs scored with same-cost random-init LPIPS / FID and written to a fresh
+    cache with every output kept as a PNG), with ``workers`` threads for the CPU side and at most
+    ``deghost_images`` images per deghosting call (the batch size: one call per variant, as before)."""
+    import tempfile
+
+    from paperlib.evaluation.evaluate import evaluate
+    from paperlib.profiles import Setup
+
+    b = photos.shape[0]
+    n = b * n_chunks
+    setup = Setup(profile="paper", components=c, n_images=n, load_sources=lambda idx: photos[[i % b for i in idx]],
+                  baselines=editors, device=str(device), random_weights=True)
+    with tempfile.TemporaryDirectory() as out:
+        _sync(device)
+        t = time.perf_counter()
+        evaluate(setup, out, attributes=attributes, batch=b, keep_images=n, progress=False, fetch=False,
+                 workers=workers, deghost_images=deghost_images, judges=())
+        _sync(device)
+        return time.perf_counter() - t
+
+
+def device_seconds(r: dict, b: int, attributes, deghosting: str) -> float:
+    """Seconds per chunk the networks work (every stage but the CPU's Poisson blending), from the
+    stage times: the per-image part once, the per-attribute part per attribute, e4e and ReStyle for
+    Old and Smiling; ``deghosting``: the stage of the deghosting mode."""
+    shared = sum(r[k][0] for k in ("inversion", "generation G(w)", "parsing (I or T)", "encoding E(I'), 6 views"))
+    per_attr = (sum(r[k][0] for k in ("generation G(w)", "parsing (I or T)", f"CAM passes ({NV} variants)",
+                                      f"metrics (MAE, LPIPS, FID feat.), {NV + 1} outputs"))
+                + r[f"fuse + blend ({NV} variants)"][0] - r["  of which Poisson (authors' code, CPU)"][0]
+                + r[deghosting][0])
+    baselines = r["e4e + ReStyle (invert, edit; Old/Smiling only)"][0] * sum(a in ("Old", "Smiling") for a in attributes)
+    return shared + len(attributes) * per_attr + baselines
 
 
 def precision_check(c, photos: torch.Tensor, attribute: str, device: torch.device) -> dict[str, tuple]:
@@ -191,8 +242,20 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--attributes", nargs="+", default=list(TABLE_ATTRIBUTES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="worker threads of the overlapped modes (default: the cores, at most 8)")
+    parser.add_argument("--deghost-images", type=int, default=DEGHOST_IMAGES,
+                        help="images per deghosting call of the batched modes")
+    parser.add_argument("--chunks", type=int, default=2, help="chunks per end-to-end run")
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES),
+                        help="end-to-end modes, side by side (default: all four)")
     parser.add_argument("--images", default=str(ROOT.parent / "shared" / "data" / "sample_faces"))
     args = parser.parse_args()
+    try:
+        check_workers(args.workers)
+        check_deghost_images(args.deghost_images)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
     device = torch.device(args.device)
     files = sorted(Path(args.images).glob("*.jpg")) + sorted(Path(args.images).glob("*.png"))
     if not files:
@@ -204,7 +267,7 @@ def main() -> None:
     with torch.inference_mode(False):
         for b in args.batches:
             photos = torch.stack([read_image(files[i % len(files)]) for i in range(b)]).to(device)
-            r = stages(c, editors, photos, args.attributes[0], device, args.repeats)
+            r = stages(c, editors, photos, args.attributes[0], device, args.repeats, args.workers, args.deghost_images)
             print(f"\n## batch {b}\n\n| stage | s / batch | s / image | peak memory (GB) |\n|---|---|---|---|")
             for stage, (sec, peak, _) in r.items():
                 print(f"| {stage} | {sec:.3f} | {sec / b:.3f} | {peak:.2f} |")
@@ -224,6 +287,27 @@ def main() -> None:
             old, new = orders(c, photos, args.attributes, device)
             print(f"end to end, {len(args.attributes)} attributes x {NV} variants: attribute-major {old:.2f} s, "
                   f"image-major {new:.2f} s: {old / new:.2f}x")
+            print(f"\nend to end (evaluate: {args.chunks} chunk(s) of {b}, {len(args.attributes)} attribute(s), every "
+                  f"method, PNGs and cache written), {args.workers} worker threads, <= {args.deghost_images} images "
+                  f"per batched deghosting call:\n\n| mode | wall s | images/s | device stages s | wall / device "
+                  f"stages | device busy | projected protocol (h) |\n|---|---|---|---|---|---|---|")
+            for mode in args.modes:
+                overlap, batched = MODES[mode]
+                wall = end_to_end(c, editors, photos, args.attributes, device, args.workers if overlap else 1,
+                                  args.deghost_images if batched else b, args.chunks)
+                deghosting = (next(k for k in r if k.startswith("  batched deghosting")) if batched
+                              else f"deghosting ({NV} variants)")
+                busy = args.chunks * device_seconds(r, b, args.attributes, deghosting)
+                n = b * args.chunks
+                # the protocol's 4 attributes: the wall time scaled by the stage times' ratio (the per-image part once)
+                scale = device_seconds(r, b, TABLE_ATTRIBUTES, deghosting) / device_seconds(r, b, args.attributes,
+                                                                                              deghosting)
+                hours = 1000 * wall / n * scale / 3600
+                print(f"| {mode} | {wall:.2f} | {n / wall:.3f} | {busy:.2f} | {wall / busy:.2f} | {busy / wall:.0%} "
+                      f"| {hours:.2f} |")
+            print("\n(device busy: the stage times of the networks, Poisson excluded, over the wall time: an estimate, "
+                  "not a hardware counter; projected: 1000 images, the wall time scaled to the 4 attributes by the stage "
+                  "times)")
             if device.type == "cuda":
                 for name, (d_map, d_out, t, t_ref) in precision_check(c, photos, args.attributes[0], device).items():
                     print(f"{name} vs float32, one edit ({NV - 1} variants): max |CAM map diff| {d_map:.2e}, "

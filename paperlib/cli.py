@@ -197,6 +197,13 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--keep-images", type=_count, default=None,
                    help="keep the outputs of the first K images as PNGs under OUT/cache/images (default 10); "
                         "every image's metric values and FID features are cached either way")
+    p.add_argument("--workers", type=int, default=None,
+                   help="threads for the CPU-side work (the authors' code's Poisson blending, PNG encoding, cache "
+                        "writes) while the networks compute the next chunk; 1 runs it inline; no output changes "
+                        "(default: the cores, at most 8)")
+    p.add_argument("--deghost-images", type=int, default=None,
+                   help="deghosting budget: images per call of the deghosting network (every variant of every "
+                        "attribute of a chunk goes through it together, split by this; default 16, ~24 GB at 1024²)")
     p.add_argument("--render-only", action="store_true", help="compute nothing; render the tables from the cache")
     p.add_argument("--fresh", action="store_true", help="delete the cache of OUT first")
     p.add_argument("--offline", action="store_true", help=_OFFLINE_HELP)
@@ -207,10 +214,16 @@ def add_evaluate_cli(subparsers) -> argparse.ArgumentParser:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluation.methods import KEEP_IMAGES, check_arguments
+    from .infra.workers import DEFAULT_WORKERS, check_workers
+    from .method.names import DEGHOST_IMAGES, check_deghost_images
 
-    try:  # the torch-free checks first, so that a bad value answers at once
+    args.workers = DEFAULT_WORKERS if args.workers is None else args.workers
+    args.deghost_images = DEGHOST_IMAGES if args.deghost_images is None else args.deghost_images
+    try:  # the cheap checks first, so that a bad value answers at once
         check_arguments(args.attributes, args.methods, args.alpha, args.batch or 1,
                         KEEP_IMAGES if args.keep_images is None else args.keep_images)
+        check_workers(args.workers)
+        check_deghost_images(args.deghost_images)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -222,7 +235,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                                 seed=args.seed, classifier=args.classifier, celeba_hq=args.celeba_hq,
                                 interfacegan_factor=args.interfacegan_factor, generation=args.generation,
                                 keep_images=args.keep_images, render_only=args.render_only, fresh=args.fresh,
-                                quiet=args.quiet)
+                                quiet=args.quiet, workers=args.workers, deghost_images=args.deghost_images)
 
 
 # ------------------------------------------------------------------------------------ leaderboard

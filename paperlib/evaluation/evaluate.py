@@ -10,9 +10,11 @@ its per-image scores cached and summarised (``<name>.csv/.json/.md``, e.g. ``loc
 Image-major: the images are taken in fixed chunks ``[k*batch, (k+1)*batch)``. Per chunk, one
 inversion, one ``G(w)``, one parsing of ``I`` and one encoding of ``I'`` (its 6 TTA views)
 serve every attribute and every mask variant (:func:`paperlib.method.pipeline.prepare`); per
-attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes, the blends and the
-deghosted outputs (:func:`paperlib.method.pipeline.edit_variants` on the prepared batch). The
-outputs are quantised to 8 bits in memory (what a saved PNG holds) and scored at once: MAE, LPIPS
+attribute come one ``G(w + alpha n)``, one parsing of ``T``, the CAM passes and the blends
+(:func:`paperlib.method.pipeline.edit_blends` on the prepared batch); then every variant of every
+attribute is deghosted in batched calls (:func:`paperlib.method.pipeline.finish_edits`). The
+CPU-side work (Poisson blending, PNG encoding, cache writes) runs in worker threads
+(:mod:`paperlib.infra.workers`) with the same outputs. The outputs are quantised to 8 bits in memory (what a saved PNG holds) and scored at once: MAE, LPIPS
 and the FID Inception features go to the cache; PNGs are kept only for the first ``keep_images``
 images.
 
@@ -53,7 +55,9 @@ from ..infra.files import atomic_bytes, read_json, write_json
 from .cache import CorruptEntry, EvalCache, chunks, load_arrays, rank_chunks, load_png, png_complete, save_arrays, save_png, to_uint8
 from ..infra.distributed import Dist, main_lock
 from .methods import ALL_METHODS, BASELINES, KEEP_IMAGES, MASK_METHODS, check_arguments
-from ..method.pipeline import VARIANTS, edit, edit_variants, prepare, uses_tta, variant_config
+from ..method.pipeline import (DEGHOST_IMAGES, VARIANTS, check_deghost_images, edit, edit_blends, finish_edits,
+                               prepare, uses_tta, variant_config)
+from ..infra.workers import DEFAULT_WORKERS, check_workers, submit, wait_all, worker_pool
 from ..profiles import Setup
 from ..infra.provenance import record
 from .published import TABLE_NUMBER
@@ -84,14 +88,17 @@ Kept = dict[str, dict[str, list]]  # method -> judge's values name ("kept:<judge
 
 def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence[str]], alpha: float = 20.0,
                   source: torch.Tensor | None = None, reference_alpha: float | None = None,
-                  judges: Sequence[str] | None = None
+                  judges: Sequence[str] | None = None, *, pool=None, deghost_images: int = DEGHOST_IMAGES
                   ) -> dict[str, tuple[dict[str, torch.Tensor], dict[str, dict[str, list[float]]], Kept]]:
     """Outputs (in [-1, 1]) of the methods ``todo[attribute]`` for the source images ``indices``,
     the profile's ground-truth scores of each mask variant (empty without ground truth) and each
     method's edit kept by every judge (:func:`paperlib.evaluation.judges.judge_outputs`, against the
     edit of ``reference_alpha``, default ``alpha``; only ``judges`` when given), per attribute. The
     per-image work is done once for all attributes (module doc). ``source``: the photos of ``indices`` when the caller has
-    already loaded them."""
+    already loaded them. Every attribute's blends are made first (the authors' code's Poisson blending in
+    ``pool``'s worker threads, :mod:`paperlib.infra.workers`, while the networks go on), then every
+    variant of every attribute is deghosted in batched calls of at most ``deghost_images`` images
+    (:func:`paperlib.method.pipeline.finish_edits`); the outputs do not depend on ``pool``."""
     from .judges import judge_outputs
 
     source = setup.load_sources(list(indices)) if source is None else source
@@ -104,13 +111,15 @@ def compute_chunk(setup: Setup, indices: Sequence[int], todo: dict[str, Sequence
     if any(variant_config(v)[3] for v in every) and setup.source_parsing is not None:
         parsing = setup.source_parsing(indices, source)
     prepared = prepare(c, source, parsing_source=parsing, tta=uses_tta(every))  # the judges need I' too
+    batch_edits = finish_edits(c, {a: edit_blends(c, prepared, a, variants[a], alpha=alpha, pool=pool) for a in edits},
+                               deghost_images)
     out = {}
     for attribute, methods in todo.items():
         outputs: dict[str, torch.Tensor] = {}
         scores: dict[str, dict[str, list[float]]] = {}
         edited = None
         if attribute in edits:
-            e = edit_variants(c, prepared, attribute, variants[attribute], alpha=alpha)
+            e = batch_edits[attribute]
             edited = e.edited
             if "pSp" in methods:
                 outputs["pSp"] = e.edited
@@ -193,60 +202,85 @@ def _score(out01: dict[str, torch.Tensor], source01: torch.Tensor, per_image: di
     return values, feats
 
 
-def _write_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, source01: torch.Tensor,
-                 scores: dict, per_image: dict, fid, ids: dict, judged: dict) -> None:
-    """Score a chunk's outputs and write its features, then its record (written last: the chunk is done).
+def _write_chunk(pool, cache: EvalCache, attribute: str, idx: list[int], out01: dict, source01: torch.Tensor,
+                 scores: dict, per_image: dict, fid, ids: dict, judged: dict, keep: int):
+    """Score a chunk's outputs (the metrics' networks, here), then hand the CPU-side rest to ``pool``
+    (:func:`_store_chunk`: the kept PNGs, the features, the record last); returns its future.
     ``ids`` names the network behind each metric (real or stand-in), so values of one are never
     reused for the other. ``judged``: method -> the values computed with the outputs (the judges'
-    edit kept, :func:`compute_chunk`; the identity distance is computed here when ``ids`` has ``ID``)."""
+    edit kept, :func:`compute_chunk`; the identity distance is computed here when ``ids`` has ``ID``:
+    dlib's models are not shared between threads). ``keep``: PNGs are written for indices below it."""
     values, feats = _score(out01, source01, per_image, fid)
     if "ID" in ids and not all("ID" in judged.get(m, {}) for m in out01):
         for m, d in _identity(out01, source01).items():
             judged.setdefault(m, {})["ID"] = d
     for m, v in judged.items():
         values.setdefault(m, {}).update(v)
+    return submit(pool, _store_chunk, cache, attribute, idx, out01, keep, feats,
+                  {"indices": idx, "ids": ids, "values": values, "scores": scores})
+
+
+def _store_chunk(cache: EvalCache, attribute: str, idx: list[int], out01: dict, keep: int, feats: dict,
+                 record: dict) -> None:
+    """The CPU side of one (chunk, attribute), in a worker thread: PNG-encode and write the outputs of
+    the images below ``keep``, write the FID features, then the record (last: the chunk is done)."""
+    for m, o in out01.items():
+        for i, img in zip(idx, o):
+            if i < keep:
+                save_png((img * 255).round().to(torch.uint8).permute(1, 2, 0), cache.image(m, attribute, i))
     if feats:
         save_arrays(feats, cache.features(attribute, idx))
-    write_json({"indices": idx, "ids": ids, "values": values, "scores": scores}, cache.record(attribute, idx))
+    write_json(record, cache.record(attribute, idx))
 
 
 def _generate(setup: Setup, cache: EvalCache, my_chunks, attributes, methods, alpha, keep, per_image,
-              fid, ids, reference_alpha: float) -> tuple[int, int]:
+              fid, ids, reference_alpha: float, workers: int = 1, deghost_images: int = DEGHOST_IMAGES
+              ) -> tuple[int, int]:
     """Compute (or reuse) every (chunk, attribute) of ``my_chunks`` (this rank's,
-    :func:`paperlib.evaluation.cache.rank_chunks`), image-major (module doc); returns (computed, cached) chunks."""
+    :func:`paperlib.evaluation.cache.rank_chunks`), image-major (module doc); returns (computed, cached) chunks.
+    With ``workers > 1`` the CPU-side work (Poisson blending, PNG encoding, cache writes) runs in that
+    many threads (:mod:`paperlib.infra.workers`) while the networks compute the next chunk; a chunk's
+    writes are waited for once the next chunk is computed (at most two chunks in flight), and all of
+    them before returning (also on an error)."""
     computed = cached = 0
     todo_of = {a: [m for m in methods if applicable(m, a, setup)] for a in attributes}
-    for idx in my_chunks:
-        status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
-        todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
-        refill = [a for a in attributes if status[a][0] == "refill"]
-        src = load_arrays(cache.features("sources", idx)) if fid is not None else None
-        need_sources = fid is not None and (src is None or str(src.get("id")) != ids["FID"])
-        if not (todo or refill or need_sources):
-            cached += 1
-            continue
-        source = setup.load_sources(list(idx))  # read once: scored here, edited in compute_chunk
-        source01 = _quantised(source)
-        if need_sources:
-            save_arrays({"sources": fid.activations(source01).astype(np.float32), "id": np.array(ids["FID"])},
-                        cache.features("sources", idx))
-        judges = [k.removeprefix("kept:") for k in ids if k.startswith("kept:")]
-        results = compute_chunk(setup, idx, todo, alpha, source, reference_alpha, judges) if todo else {}
-        for attribute, (outputs, scores, kept) in results.items():
-            out01 = {m: _quantised(o) for m, o in outputs.items()}
-            for m, o in out01.items():
-                for i, img in zip(idx, o):
-                    if i < keep:
-                        save_png((img * 255).round().to(torch.uint8).permute(1, 2, 0), cache.image(m, attribute, i))
-            _write_chunk(cache, attribute, idx, out01, source01, scores, per_image, fid, ids, kept)
-        for attribute in refill:
-            rec = status[attribute][1]
-            out01 = {m: torch.stack([load_png(cache.image(m, attribute, i)) for i in idx]) for m in todo_of[attribute]}
-            judged = {m: {k: rec["values"][m][k] for k in judged_names(ids) if k in rec.get("values", {}).get(m, {})}
-                      for m in todo_of[attribute]}
-            _write_chunk(cache, attribute, idx, out01, source01, rec.get("scores", {}), per_image, fid, ids, judged)
-        computed += 1 if todo else 0
-        cached += 0 if todo else 1
+    with worker_pool(workers) as pool:
+        writes: list = []
+        for idx in my_chunks:
+            status = {a: _chunk_status(setup, cache, a, idx, todo_of[a], per_image, fid, ids, keep) for a in attributes}
+            todo = {a: todo_of[a] for a in attributes if status[a][0] == "compute" and todo_of[a]}
+            refill = [a for a in attributes if status[a][0] == "refill"]
+            src = load_arrays(cache.features("sources", idx)) if fid is not None else None
+            need_sources = fid is not None and (src is None or str(src.get("id")) != ids["FID"])
+            if not (todo or refill or need_sources):
+                cached += 1
+                continue
+            source = setup.load_sources(list(idx))  # read once: scored here, edited in compute_chunk
+            source01 = _quantised(source)
+            pending = []
+            if need_sources:
+                pending.append(submit(pool, save_arrays, {"sources": fid.activations(source01).astype(np.float32),
+                                                          "id": np.array(ids["FID"])}, cache.features("sources", idx)))
+            judges = [k.removeprefix("kept:") for k in ids if k.startswith("kept:")]
+            results = compute_chunk(setup, idx, todo, alpha, source, reference_alpha, judges, pool=pool,
+                                    deghost_images=deghost_images) if todo else {}
+            for attribute, (outputs, scores, kept) in results.items():
+                out01 = {m: _quantised(o) for m, o in outputs.items()}
+                pending.append(_write_chunk(pool, cache, attribute, idx, out01, source01, scores, per_image, fid,
+                                            ids, kept, keep))
+            for attribute in refill:
+                rec = status[attribute][1]
+                out01 = {m: torch.stack([load_png(cache.image(m, attribute, i)) for i in idx])
+                         for m in todo_of[attribute]}
+                judged = {m: {k: rec["values"][m][k] for k in judged_names(ids)
+                              if k in rec.get("values", {}).get(m, {})} for m in todo_of[attribute]}
+                pending.append(_write_chunk(pool, cache, attribute, idx, out01, source01, rec.get("scores", {}),
+                                            per_image, fid, ids, judged, 0))
+            wait_all(writes)  # the previous chunk's: at most two chunks' outputs wait for the CPU
+            writes = pending
+            computed += 1 if todo else 0
+            cached += 0 if todo else 1
+        wait_all(writes)
     return computed, cached
 
 
@@ -355,7 +389,8 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
              methods: Sequence[str] = ALL_METHODS, alpha: float = 20.0, batch: int | None = None,
              keep_images: int = KEEP_IMAGES, lpips=None, fid=None, render_only: bool = False, fresh: bool = False,
              progress: bool = True, dist: Dist | None = None, reference_alpha: float | None = None,
-             fetch: bool = True, metrics: Sequence[str] = METRICS, judges: Sequence[str] | None = None) -> EvalResult:
+             fetch: bool = True, metrics: Sequence[str] = METRICS, judges: Sequence[str] | None = None,
+             workers: int = DEFAULT_WORKERS, deghost_images: int = DEGHOST_IMAGES) -> EvalResult:
     """Generate (or reuse) every output, score it, write the tables.
 
     ``batch``: images per chunk (default: the profile's; part of the cache's settings, as it
@@ -371,7 +406,13 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     for every alpha). ``fetch``: download the real metrics' missing weights first (verified; not
     under ``PAPERLIB_OFFLINE=1``); False: use only what is already here. ``metrics``: those of LPIPS and
     FID to compute (the strength sweep leaves FID out; the others' cells say ``unavailable``). ``judges``: the
-    judges of the edit kept to compute (default every one the profile runs; the sweep: its one). See the module doc.
+    judges of the edit kept to compute (default every one the profile runs; the sweep: its one). ``workers``:
+    threads for the CPU-side work (Poisson blending, PNG encoding, cache writes; 1: inline, sequential), which
+    changes no output (:mod:`paperlib.infra.workers`). ``deghost_images``: images per deghosting call (every
+    variant of every attribute of a chunk goes through the network together, split by this budget). Not
+    part of the cache's settings: the outputs agree within float32 noise whatever the budget (a
+    convolution's result may depend on its batch by ~1e-6, far below the 8-bit outputs' step of 1/255),
+    so a cache made with another budget, or before batching, is reused. See the module doc.
     """
     from ..checks import check_alpha
     from ..profiles import DEFAULTS
@@ -379,19 +420,23 @@ def evaluate(setup: Setup, out_dir: str | Path, *, attributes: Sequence[str] = T
     batch = DEFAULTS.get(getattr(setup, "profile", None), {}).get("batch", 8) if batch is None else batch
     methods = check_arguments(attributes, methods, alpha, batch, keep_images)
     check_positive_int("n_images", setup.n_images)
+    check_workers(workers)
+    check_deghost_images(deghost_images)
     reference = float(alpha if reference_alpha is None else check_alpha(reference_alpha, "reference_alpha"))
     out_dir = Path(out_dir)
     dist = Dist() if dist is None else dist
     with main_lock(dist, out_dir, "evaluate"):
         return _evaluate(setup, out_dir, list(attributes), methods, float(alpha), batch, keep_images, lpips, fid,
                          render_only, fresh, progress, dist, reference=reference, fetch=fetch,
-                         skip=tuple(m for m in ("LPIPS", "FID") if m not in metrics), judges=judges)
+                         skip=tuple(m for m in ("LPIPS", "FID") if m not in metrics), judges=judges,
+                         workers=workers, deghost_images=deghost_images)
 
 
 def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[str], alpha: float, batch: int,
               keep: int, lpips, fid, render_only: bool, fresh: bool, progress: bool, dist: Dist, *,
               reference: float, fetch: bool = True, skip: tuple[str, ...] = (),
-              judges: Sequence[str] | None = None) -> EvalResult:
+              judges: Sequence[str] | None = None, workers: int = 1, deghost_images: int = DEGHOST_IMAGES
+              ) -> EvalResult:
     """The body of :func:`evaluate`, run while rank 0 holds the output folder's lock."""
     from .judges import judge_names
     from .metrics import mae
@@ -428,7 +473,8 @@ def _evaluate(setup: Setup, out_dir: Path, attributes: list[str], methods: list[
             try:
                 computed, cached = _generate(setup, cache,
                                              rank_chunks(setup.n_images, batch, dist, desc, progress and dist.is_main),
-                                             attributes, methods, alpha, keep, per_image, fid_obj, ids, reference)
+                                             attributes, methods, alpha, keep, per_image, fid_obj, ids, reference,
+                                             workers, deghost_images)
             except CorruptEntry:
                 if attempt == 2:
                     raise
@@ -519,7 +565,7 @@ def evaluate_command(profile: str, *, n_images: int | None = None, device: str |
                      classifier: str | None = None, celeba_hq: str | None = None,
                      interfacegan_factor: float | None = None, generation: str | None = None,
                      keep_images: int | None = None, render_only: bool = False, fresh: bool = False,
-                     quiet: bool = False) -> int:
+                     quiet: bool = False, workers: int = DEFAULT_WORKERS, deghost_images: int = DEGHOST_IMAGES) -> int:
     """The ``evaluate`` command: every argument and the profile's options checked (one line, status
     2, nothing written), then :func:`evaluate` in the frame of :func:`paperlib.infra.distributed.on_ranks`
     (under torchrun too; rank 0 prints the summary). ``None`` means the profile's default."""
@@ -535,6 +581,8 @@ def evaluate_command(profile: str, *, n_images: int | None = None, device: str |
 
     def check() -> tuple[str, Path, dict]:
         check_arguments(attributes, methods, alpha, batch, keep)
+        check_workers(workers)
+        check_deghost_images(deghost_images)
         dev = device_or_default(device, d["device"])
         folder = out_folder(out, under_root("runs", f"eval-{profile}"))
         options = {"n_images": n_images, "device": dev, "seed": seed, "progress": not quiet}
@@ -547,7 +595,8 @@ def evaluate_command(profile: str, *, n_images: int | None = None, device: str |
 
     def work(setup, folder: Path, dist, progress: bool):
         return evaluate(setup, folder, attributes=attributes, methods=methods, alpha=alpha, batch=batch,
-                        keep_images=keep, render_only=render_only, fresh=fresh, progress=progress, dist=dist)
+                        keep_images=keep, render_only=render_only, fresh=fresh, progress=progress, dist=dist,
+                        workers=workers, deghost_images=deghost_images)
 
     rc, dist, (_, result) = on_ranks("evaluate", check, lambda options: profiles.get(profile, **options), work)
     if rc or not dist.is_main:

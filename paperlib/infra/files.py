@@ -8,14 +8,16 @@ import io
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 
 def atomic_bytes(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it and a rename."""
+    """Write ``data`` to ``path`` through a temporary file beside it and a rename (the temporary name
+    is the process's and the thread's own: safe from the worker threads, :mod:`paperlib.infra.workers`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 

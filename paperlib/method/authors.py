@@ -79,7 +79,41 @@ def to_bgr_uint8(image: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray((rgb.astype(np.int64) % 256).astype(np.uint8)[:, :, ::-1])
 
 
-def poisson_blend(fused: torch.Tensor, source: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+class Pending:
+    """A batch whose images are being Poisson-blended in worker threads
+    (:func:`paperlib.infra.workers.submit`): :meth:`result` waits for them and returns the
+    (B, 3, H, W) batch on ``device`` (a plain copy: pinned memory and non-blocking copies are left
+    out until measured against the goldens on CUDA, issue 24)."""
+
+    def __init__(self, futures: list, device: torch.device) -> None:
+        self.futures, self.device = futures, device
+        self._value: torch.Tensor | None = None
+
+    def result(self) -> torch.Tensor:
+        if self._value is None:
+            self._value = torch.stack([f.result() for f in self.futures]).to(self.device)
+        return self._value
+
+
+def resolved(x: torch.Tensor | Pending) -> torch.Tensor:
+    """``x`` itself, or the result of a :class:`Pending` batch (waited for)."""
+    return x.result() if isinstance(x, Pending) else x
+
+
+def _clone(fused: torch.Tensor, source: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """One image of :func:`poisson_blend` (CPU, releases the GIL in OpenCV): (3, H, W) in [-1, 1] on the CPU."""
+    import cv2
+
+    src, dst, mask = to_bgr_uint8(fused), to_bgr_uint8(source), (region.detach().cpu().numpy() != 0).astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    if len(ys) and ys.max() - ys.min() > MIN_EXTENT and xs.max() - xs.min() > MIN_EXTENT:
+        center = (int(xs.min() + xs.max()) // 2, int(ys.min() + ys.max()) // 2)
+        dst = cv2.seamlessClone(src, dst, mask * 255, center, cv2.NORMAL_CLONE)
+    return torch.from_numpy(dst[:, :, ::-1].copy()).permute(2, 0, 1).float().div(255).mul(2).sub(1)
+
+
+def poisson_blend(fused: torch.Tensor, source: torch.Tensor, region: torch.Tensor, pool=None
+                  ) -> torch.Tensor | Pending:
     """Poisson blending (``blending.py`` ``blend_imgs``, L54-63): per image,
     ``cv2.seamlessClone(F, I, 255 * region, center, cv2.NORMAL_CLONE)`` on 8-bit BGR images, the
     center being the middle of the region's bounding box; ``I`` itself where the region is empty
@@ -87,38 +121,30 @@ def poisson_blend(fused: torch.Tensor, source: torch.Tensor, region: torch.Tenso
 
     ``fused`` (F), ``source`` (I): (B, 3, H, W) in [-1, 1]; ``region``: (B, H, W) 0/1
     (``S_org (.) S_modif``). Returns (B, 3, H, W) in [-1, 1] on ``fused``'s device, 8-bit values.
-    One image after the other. (Cloning a batch's images in parallel threads took this step from
-    0.30 to 0.17 s per image at batch 4 on a 16-core GPU machine, in the benchmark only; not yet
-    verified inside a whole evaluation, so not used.)"""
+    ``pool``: a thread pool (:func:`paperlib.infra.workers.worker_pool`): each image is cloned in a
+    worker (the copy to the CPU too) and a :class:`Pending` batch is returned at once; None: one
+    image after the other, now. The result is the same either way."""
     try:
-        import cv2
+        import cv2  # noqa: F401 - fail here, in the caller's thread, with the install command
     except ImportError as err:
         raise ModuleNotFoundError("poisson_blend needs OpenCV: pip install opencv-python-headless") from err
+    from ..infra.workers import submit
+
     check_tensor("fused", fused, 4)
     check_same_shape(fused=fused, source=source)
     check_tensor("region", region, 3)
-    jobs = [(to_bgr_uint8(f), to_bgr_uint8(i), (r.detach().cpu().numpy() != 0).astype(np.uint8))
-            for f, i, r in zip(fused, source, region)]
-
-    def clone(job) -> torch.Tensor:
-        src, dst, mask = job
-        ys, xs = np.nonzero(mask)
-        if len(ys) and ys.max() - ys.min() > MIN_EXTENT and xs.max() - xs.min() > MIN_EXTENT:
-            center = (int(xs.min() + xs.max()) // 2, int(ys.min() + ys.max()) // 2)
-            dst = cv2.seamlessClone(src, dst, mask * 255, center, cv2.NORMAL_CLONE)
-        return torch.from_numpy(dst[:, :, ::-1].copy()).permute(2, 0, 1).float().div(255).mul(2).sub(1)
-
-    return torch.stack([clone(job) for job in jobs]).to(fused.device)
+    pending = Pending([submit(pool, _clone, f, i, r) for f, i, r in zip(fused, source, region)], fused.device)
+    return pending if pool is not None else pending.result()
 
 
 def authors_blend(edited: torch.Tensor, source: torch.Tensor, cam: torch.Tensor, parsing_source: torch.Tensor,
-                  parsing_edited: torch.Tensor, attribute: str) -> torch.Tensor:
+                  parsing_edited: torch.Tensor, attribute: str, pool=None) -> torch.Tensor | Pending:
     """The scripts' whole blend: :func:`mouth_blend` with the raw map, then :func:`poisson_blend`
-    into ``I`` inside ``S_org (.) S_modif``."""
+    into ``I`` inside ``S_org (.) S_modif`` (in ``pool``'s worker threads when given: a :class:`Pending`)."""
     s_org, s_modif = segmentation_masks(parsing_source, parsing_edited, attribute)
     fused = mouth_blend(edited, source, cam, mouth_mask(parsing_source, parsing_edited, attribute))
-    return poisson_blend(fused, source, s_org * s_modif)
+    return poisson_blend(fused, source, s_org * s_modif, pool)
 
 
 __all__ = ["MOUTH_LABELS", "MOUTH_ATTRIBUTES", "NO_EIGEN_ATTRIBUTES", "authors_eigen", "mouth_mask", "mouth_blend",
-           "to_bgr_uint8", "poisson_blend", "authors_blend"]
+           "to_bgr_uint8", "Pending", "resolved", "poisson_blend", "authors_blend"]

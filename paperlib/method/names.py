@@ -20,4 +20,18 @@ ARCHS: dict[str, tuple[int, int]] = {
 #: The released scripts' mask path (:mod:`paperlib.method.authors`): their segmentation entry is ``"authors"``.
 AUTHORS_CODE = "Diff-CAM++ (authors' code)"
 
-__all__ = ["ARCHS", "AUTHORS_CODE"]
+#: Images per deghosting call by default (:func:`paperlib.method.pipeline.deghost_batched`): EOGI's network
+#: at 1024² takes about 1.2-1.5 GB of activations per image in float32 (peak memory at batch 1 and 4 on an
+#: H100, docs/benchmarks.md), so 16 stay within ~24 GB.
+DEGHOST_IMAGES = 16
+
+
+def check_deghost_images(deghost_images) -> int:
+    """``deghost_images`` (images per deghosting call) must be an integer >= 1: a budget below one image
+    holds nothing."""
+    if isinstance(deghost_images, bool) or not isinstance(deghost_images, int) or deghost_images < 1:
+        raise ValueError(f"deghost_images: the deghosting budget must hold at least one image, got {deghost_images!r}")
+    return deghost_images
+
+
+__all__ = ["ARCHS", "AUTHORS_CODE", "DEGHOST_IMAGES", "check_deghost_images"]

@@ -24,6 +24,7 @@ from .attributes import check_attribute
 from .cam import cam_variants
 from .masks import blend, fuse_masks, segmentation_masks
 from .names import AUTHORS_CODE  # the released scripts' mask path (torch-free, for the command line)
+from .names import DEGHOST_IMAGES, check_deghost_images  # the deghosting budget (torch-free, for the command line)
 
 #: The mask variants by name: (method, aug, eigen, segmentation). The first six are Figure 3's
 #: ablation (Figure 2 shows the first and the sixth); the last is the authors' released code.
@@ -176,16 +177,23 @@ def mask(cam: torch.Tensor, attribute: str, variant: Variant, parsing_source: to
     return fuse_masks(s_org, s_modif, cam)
 
 
+def blended_on_cpu(variant: Variant) -> bool:
+    """Whether ``variant``'s blend runs on the CPU (the authors' code's Poisson blending)."""
+    return variant_config(variant)[3] == "authors"
+
+
 def blend_variant(edited: torch.Tensor, source: torch.Tensor, m: torch.Tensor, attribute: str, variant: Variant,
-                  parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None
-                  ) -> torch.Tensor:
+                  parsing_source: torch.Tensor | None = None, parsing_edited: torch.Tensor | None = None,
+                  pool=None):
     """``F`` of one variant: eq 11 (:func:`paperlib.method.masks.blend`), or for the authors' code their
-    mouth blend followed by Poisson blending (:func:`paperlib.method.authors.authors_blend`)."""
+    mouth blend followed by Poisson blending (:func:`paperlib.method.authors.authors_blend`). ``pool``:
+    worker threads for the Poisson blending (:mod:`paperlib.infra.workers`); then the authors' code
+    returns a :class:`paperlib.method.authors.Pending` batch (:func:`paperlib.method.authors.resolved`)."""
     with torch.no_grad():
-        if variant_config(variant)[3] == "authors":
+        if blended_on_cpu(variant):
             from .authors import authors_blend
 
-            return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute)
+            return authors_blend(edited, source, m, parsing_source, parsing_edited, attribute, pool)
         return blend(edited, source, m)
 
 
@@ -193,6 +201,31 @@ def deghost(c: Components, blended: torch.Tensor) -> torch.Tensor:
     """Step 10: the artifact-suppression network on ``F`` (the identity where a profile has none)."""
     with torch.no_grad():
         return c.deghost(blended)
+
+
+def deghost_batched(c: Components, blended: dict, deghost_images: int = DEGHOST_IMAGES) -> dict:
+    """Step 10 for many blends at once: ``blended`` maps ``(tag, variant)`` (any tag, e.g. the
+    attribute) to ``F`` (B_k, 3, H, W), or to a :class:`paperlib.method.authors.Pending` batch still
+    being Poisson-blended in worker threads. All the images, in ``blended``'s order with the variants
+    blended on the CPU moved last (the network works on the others while the CPU finishes), go
+    through the network in calls of ``deghost_images`` images (the last call may hold fewer); the
+    calls do not depend on the workers. Returns key -> deghosted output, equal to :func:`deghost`
+    per key within float32 noise (a convolution's result may depend on the batch it is computed in)."""
+    from .authors import resolved
+
+    check_deghost_images(deghost_images)
+    keys = sorted(blended, key=lambda k: blended_on_cpu(k[1]))  # stable: the CPU's last, else as given
+    sizes, done = [], []
+    rest = None  # the images not yet sent through the network
+    for i, k in enumerate(keys):
+        images = resolved(blended[k])
+        sizes.append(len(images))
+        rest = images if rest is None else torch.cat([rest, images])
+        while len(rest) >= deghost_images or (i == len(keys) - 1 and len(rest)):
+            done.append(deghost(c, rest[:deghost_images]))
+            rest = rest[deghost_images:]
+    out = dict(zip(keys, torch.cat(done).split(sizes))) if done else {}
+    return {k: out[k] for k in blended}
 
 
 # ------------------------------------------------------------------------- the one batched entry point
@@ -254,16 +287,13 @@ class BatchEdit:
     outputs: dict[str, torch.Tensor]    # variant -> deghosted F
 
 
-def edit_variants(c: Components, source: Union[torch.Tensor, Prepared], attribute: str,
-                  variants: tuple[Variant, ...] = tuple(VARIANTS), *, alpha: float = 20.0,
-                  parsing_source: torch.Tensor | None = None) -> BatchEdit:
-    """The method on a batch for one attribute and several mask variants: invert (eq 1-2, shared:
-    :func:`prepare`), edit (eq 3), the CAM passes (eq 4-9, one per TTA setting), one parsing of
-    ``T``, then per variant fuse (eq 10), blend (eq 11) and deghost.
-
-    ``source``: the photos ``I`` (B, 3, H, W) in [-1, 1], or the :class:`Prepared` batch of
-    :func:`prepare` when several attributes share one inversion (the evaluation's image-major
-    order). ``parsing_source``: known parsing maps of ``I`` (SynthFace), with photos only."""
+def edit_blends(c: Components, source: torch.Tensor | Prepared, attribute: str,
+                variants: tuple[Variant, ...] = tuple(VARIANTS), *, alpha: float = 20.0,
+                parsing_source: torch.Tensor | None = None, pool=None) -> BatchEdit:
+    """:func:`edit_variants` up to the blends (eq 1-11), without deghosting: ``outputs`` is empty
+    until :func:`finish_edits`. ``pool``: worker threads for the authors' code's Poisson blending
+    (:mod:`paperlib.infra.workers`); its ``blended`` entry is then a
+    :class:`paperlib.method.authors.Pending` batch until :func:`finish_edits`."""
     segmenting = any(variant_config(v)[3] for v in variants)  # also checks every variant
     if isinstance(source, Prepared):
         if parsing_source is not None:
@@ -278,10 +308,40 @@ def edit_variants(c: Components, source: Union[torch.Tensor, Prepared], attribut
         parsing_source = source_parsing(c, p)
         parsing_edited = parse_edited(c, w_edit, edited)
     masks = {v: mask(cams[v], attribute, v, parsing_source, parsing_edited) for v in variants}
-    blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited)
+    blended = {v: blend_variant(edited, p.source, masks[v], attribute, v, parsing_source, parsing_edited, pool)
                for v in variants}
-    outputs = {v: deghost(c, f) for v, f in blended.items()}
-    return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, outputs)
+    return BatchEdit(p.source, p.latents, w_edit, p.reconstruction, edited, cams, masks, blended, {})
+
+
+def finish_edits(c: Components, edits: dict, deghost_images: int = DEGHOST_IMAGES) -> dict:
+    """Deghost the blends of several :func:`edit_blends` results (``tag -> BatchEdit``, e.g. the
+    attributes of one chunk) in batched calls of at most ``deghost_images`` images
+    (:func:`deghost_batched`); fills each one's ``outputs`` (and resolves its pending ``blended``).
+    Returns ``edits``."""
+    from .authors import resolved
+
+    out = deghost_batched(c, {(t, v): f for t, e in edits.items() for v, f in e.blended.items()}, deghost_images)
+    for t, e in edits.items():
+        e.blended = {v: resolved(f) for v, f in e.blended.items()}
+        e.outputs = {v: out[(t, v)] for v in e.blended}
+    return edits
+
+
+def edit_variants(c: Components, source: Union[torch.Tensor, Prepared], attribute: str,
+                  variants: tuple[Variant, ...] = tuple(VARIANTS), *, alpha: float = 20.0,
+                  parsing_source: torch.Tensor | None = None, deghost_images: int = DEGHOST_IMAGES,
+                  pool=None) -> BatchEdit:
+    """The method on a batch for one attribute and several mask variants: invert (eq 1-2, shared:
+    :func:`prepare`), edit (eq 3), the CAM passes (eq 4-9, one per TTA setting), one parsing of
+    ``T``, then per variant fuse (eq 10) and blend (eq 11), and the deghosting of every variant's
+    blend in batched calls of at most ``deghost_images`` images (:func:`deghost_batched`).
+
+    ``source``: the photos ``I`` (B, 3, H, W) in [-1, 1], or the :class:`Prepared` batch of
+    :func:`prepare` when several attributes share one inversion (the evaluation's image-major
+    order). ``parsing_source``: known parsing maps of ``I`` (SynthFace), with photos only.
+    ``pool``: worker threads for the Poisson blending (:func:`edit_blends`)."""
+    e = edit_blends(c, source, attribute, variants, alpha=alpha, parsing_source=parsing_source, pool=pool)
+    return finish_edits(c, {attribute: e}, deghost_images)[attribute]
 
 
 def reuse_inversion(invert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -1,8 +1,9 @@
 """Image-major evaluation: per image one inversion, one G(w), one parsing of I and one encoding
 of I' (its 6 TTA views), shared by every attribute and mask variant; per attribute one
-G(w + alpha n), one parsing of T, two CAM passes (plain and TTA), and a blend and deghosting per
-variant. Counted on the paper profile's wiring with small random-init networks (the real ones
-at 1024² are exercised by the goldens and the full-size dry run)."""
+G(w + alpha n), one parsing of T, two CAM passes (plain and TTA), and a blend per variant; the
+deghosting of every variant of every attribute in batched calls. Counted on the paper profile's
+wiring with small random-init networks (the real ones at 1024² are exercised by the goldens and
+the full-size dry run)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 
 from paperlib.evaluation.evaluate import compute_chunk
 from paperlib.evaluation.methods import ALL_METHODS, MASK_METHODS
-from paperlib.method.pipeline import VARIANTS, edit_variants
+from paperlib.method.pipeline import DEGHOST_IMAGES, VARIANTS, edit_variants
 from paperlib.profiles import Setup
 
 ATTRS = ("Beard", "Smiling")
@@ -76,7 +77,9 @@ def test_network_calls_per_image_and_attribute(counted):
     assert calls["encoder"] == 1 + 2 * k + judged                      # E(I') once (6 views); E(T) per CAM pass
     logits = sum(2 + len(out[a][0]) for a in ATTRS)                    # the judge: no difference, T, each F
     assert calls["cam pass"] == 2 * k + logits                         # plain + TTA per attribute, all variants
-    assert calls["deghost"] == len(MASK_METHODS) * k                   # one per mask variant and attribute
+    images = len(MASK_METHODS) * k * N                                 # every variant of every attribute, batched
+    assert calls["deghost"] == -(-images // DEGHOST_IMAGES) and sum(sizes["deghost"]) == images
+    assert all(s <= DEGHOST_IMAGES for s in sizes["deghost"])
     assert calls["e4e"] == 1                                           # its own inversion+edit (Smiling)
     assert set(sizes["invert"]) == {N} and set(sizes["generate"]) == {N}  # each call covers the whole batch
     for a in ATTRS:

@@ -123,7 +123,8 @@ def test_the_named_method_runs_through_the_pipeline():
     ps, pt = c.parse(source), c.parse(e.edited)
     assert torch.equal(e.blended[AUTHORS_CODE], authors.authors_blend(e.edited, source, e.masks[AUTHORS_CODE],
                                                                      ps, pt, "Smiling"))
-    assert torch.equal(e.outputs[AUTHORS_CODE], c.deghost(e.blended[AUTHORS_CODE]))
+    # both variants are deghosted in one batched call: equal to a call of its own within float32 noise
+    assert torch.allclose(e.outputs[AUTHORS_CODE], c.deghost(e.blended[AUTHORS_CODE]), atol=1e-5)
 
 
 def test_methods_know_the_named_method_by_name_and_slug():
