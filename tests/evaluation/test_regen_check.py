@@ -259,7 +259,8 @@ def test_writers_reproduce_the_committed_markdown_from_the_committed_numbers():
     localization = _csv_rows(folder / "localization.csv")
     assert Localization.markdown(None, localization, 100, 4) == (folder / "localization.md").read_text()
     board = json.loads((ROOT / "figures" / "leaderboard" / "leaderboard.json").read_text())
-    text = lb.markdown(board["rows"], board["per_attribute"], board["provenance"]["n_images"])
+    prov = board["provenance"]
+    text = lb.markdown(board["rows"], board["per_attribute"], prov["n_images"], prov["rank_by"], prov["library_check"])
     assert text == (ROOT / "figures" / "leaderboard" / "leaderboard.md").read_text()
     # the reader takes every displayed column to the CSV columns the writer declared
     key = ("all attributes", "Diff-CAM")
